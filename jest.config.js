@@ -1,0 +1,41 @@
+/**
+ * NestJS 12 (and jose) ship ESM only. Node runs them from our CommonJS build
+ * through require(esm), but Jest's module loader cannot on Node 20, so Jest
+ * compiles those packages to CommonJS with Babel.
+ */
+const ESM_PACKAGES = ['@nestjs', 'jose'];
+
+/** @type {import('jest').Config['transform']} */
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
+  [`node_modules/(${ESM_PACKAGES.join('|')})/.+\\.js$`]: [
+    'babel-jest',
+    {
+      babelrc: false,
+      configFile: false,
+      plugins: ['babel-plugin-transform-import-meta', '@babel/plugin-transform-modules-commonjs'],
+    },
+  ],
+};
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 60_000,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.spec.ts'],
+    },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.spec.ts'] },
+  ],
+};

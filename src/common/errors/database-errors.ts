@@ -1,0 +1,30 @@
+const UNAVAILABLE_CODES = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '57014', // query_canceled (statement_timeout)
+  '53300', // too_many_connections
+  '25P03', // idle_in_transaction_session_timeout
+]);
+
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Connection ended unexpectedly',
+  'the database system is',
+  'Client has encountered a connection error',
+  'connection is closed',
+];
+
+/** True for errors that mean "the database is not reachable right now", as opposed to a bug or bad input. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const err = error as Error & { code?: string; driverError?: unknown };
+  if (err.driverError && err.driverError !== error && isDatabaseUnavailable(err.driverError)) {
+    return true;
+  }
+  const code = err.code ?? '';
+  if (code.startsWith('08') || UNAVAILABLE_CODES.has(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) return true;
+  return UNAVAILABLE_MESSAGES.some((m) => err.message.includes(m));
+}

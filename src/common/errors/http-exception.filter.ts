@@ -1,0 +1,66 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import { STATUS_CODES } from 'http';
+import type { Response } from 'express';
+import { isDatabaseUnavailable } from './database-errors';
+import { DatabaseUnavailableError, ServiceUnavailableError } from './http-errors';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * The one place errors become responses: `{statusCode, error, message}`,
+ * database outages as 503, and never internal SQL or stack text to a client.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return;
+    const response = host.switchToHttp().getResponse<Response>();
+    const error = this.normalize(exception);
+    const body = toErrorBody(error);
+    if (body.statusCode >= 500 && !(error instanceof ServiceUnavailableError)) {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : exception);
+    }
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    if (error instanceof ServiceUnavailableError) {
+      response.setHeader('Retry-After', String(error.retryAfterSeconds));
+    }
+    response.status(body.statusCode).json(body);
+  }
+
+  private normalize(exception: unknown): HttpException {
+    if (exception instanceof HttpException) return exception;
+    if (isDatabaseUnavailable(exception)) return new DatabaseUnavailableError();
+    return new HttpException('Internal server error', HttpStatus.INTERNAL_SERVER_ERROR);
+  }
+}
+
+export function toErrorBody(error: HttpException): ErrorBody {
+  const statusCode = error.getStatus();
+  const payload = error.getResponse();
+  const standard = STATUS_CODES[statusCode] ?? 'Error';
+  if (typeof payload === 'string') return { statusCode, error: standard, message: payload };
+  const { message, error: name, ...extra } = payload as Record<string, unknown>;
+  return {
+    ...extra,
+    statusCode,
+    error: typeof name === 'string' ? name : standard,
+    message: Array.isArray(message) ? message.join('; ') : String(message ?? standard),
+  };
+}

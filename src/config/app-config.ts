@@ -1,0 +1,105 @@
+import { rlsRoleFromEnv } from './rls-role';
+
+/** Thrown for any invalid environment value; main.ts prints its message as one line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface AppConfig {
+  port: number;
+  /** Undefined means: run an embedded PostgreSQL under `embeddedPg.dir`. */
+  databaseUrl?: string;
+  dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+  dbIdleInTransactionTimeoutMs: number;
+  dbConnectTimeoutMs: number;
+  /** The role every user-data transaction switches to; it must not bypass RLS. */
+  rlsRole: string;
+  runMigrations: boolean;
+  jwksUrl: string;
+  /** Minimum time between two JWKS fetches triggered by unknown key ids. */
+  jwksCooldownMs: number;
+  manaAuthUrl: string;
+  manaCreditsUrl?: string;
+  manaServiceKey: string;
+  corsOrigins: string[];
+  billingExemptApps: string[];
+  embeddedPg: { dir: string; port: number };
+  sseHeartbeatMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function invalid(name: string, expected: string, value: string): never {
+  throw new ConfigError(`Invalid configuration: ${name} must be ${expected} (got "${value}")`);
+}
+
+function str(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    invalid(name, `an integer between ${min} and ${max}`, raw);
+  }
+  return value;
+}
+
+function url(env: Env, name: string, protocols: string[], fallback?: string): string | undefined {
+  const raw = str(env, name) ?? fallback;
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    invalid(name, `a URL (${protocols.join(', ')})`, raw);
+  }
+  if (!protocols.includes(parsed.protocol)) invalid(name, `a URL (${protocols.join(', ')})`, raw);
+  return raw.replace(/\/+$/, '');
+}
+
+function list(env: Env, name: string): string[] {
+  return (str(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  return invalid(name, 'true or false', raw);
+}
+
+/** Reads and validates the environment once, at start-up. Same names as mana-sync. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const manaAuthUrl = url(env, 'MANA_AUTH_URL', ['http:', 'https:'], 'http://localhost:3001')!;
+  return {
+    port: int(env, 'PORT', 3050, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 1000),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    dbIdleInTransactionTimeoutMs: int(env, 'DB_IDLE_IN_TX_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5_000, 0, 600_000),
+    rlsRole: rlsRoleFromEnv(env),
+    runMigrations: bool(env, 'DB_MIGRATE_ON_START', true),
+    jwksUrl: url(env, 'JWKS_URL', ['http:', 'https:'], `${manaAuthUrl}/api/auth/jwks`)!,
+    jwksCooldownMs: int(env, 'JWKS_REFRESH_COOLDOWN_MS', 5_000, 0, 3_600_000),
+    manaAuthUrl,
+    manaCreditsUrl: url(env, 'MANA_CREDITS_URL', ['http:', 'https:']),
+    manaServiceKey: str(env, 'MANA_SERVICE_KEY') ?? '',
+    corsOrigins: list(env, 'CORS_ORIGINS'),
+    billingExemptApps: list(env, 'BILLING_EXEMPT_APPS'),
+    embeddedPg: {
+      dir: str(env, 'EMBEDDED_PG_DIR') ?? '.data/postgres',
+      port: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    },
+    sseHeartbeatMs: int(env, 'SSE_HEARTBEAT_MS', 30_000, 10, 3_600_000),
+  };
+}

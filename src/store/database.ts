@@ -1,0 +1,56 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { dataSourceOptions } from './data-source-options';
+import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
+
+/**
+ * Owns the connection pool and, without DATABASE_URL, the embedded PostgreSQL
+ * it points at; closes both (in that order) when the application shuts down.
+ */
+export class Database implements OnApplicationShutdown {
+  private readonly logger = new Logger('Database');
+  private embedded?: EmbeddedPostgresHandle;
+  private source?: DataSource;
+
+  static async open(config: AppConfig): Promise<Database> {
+    const database = new Database();
+    await database.connect(config);
+    return database;
+  }
+
+  get dataSource(): DataSource {
+    if (!this.source) throw new Error('Database is not open');
+    return this.source;
+  }
+
+  private async connect(config: AppConfig): Promise<void> {
+    let url = config.databaseUrl;
+    if (!url) {
+      this.embedded = await startEmbeddedPostgres({
+        ...config.embeddedPg,
+        database: 'sync',
+        log: (line) => this.logger.log(line),
+      });
+      url = this.embedded.url;
+    }
+    const source = new DataSource(dataSourceOptions(config, url));
+    try {
+      this.source = await source.initialize();
+    } catch (error) {
+      await this.embedded?.stop();
+      throw new Error(
+        `Cannot connect to PostgreSQL at ${redact(url)}: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.source?.isInitialized) await this.source.destroy();
+    await this.embedded?.stop();
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { RlsScope, TransactionHost } from './transaction-host';
+
+/** Drops ids that would widen or corrupt the comma-separated membership setting. */
+export function cleanSpaceIds(spaceIds: readonly string[]): string[] {
+  return [...new Set(spaceIds.filter((id) => id !== '' && !id.includes(',')))];
+}
+
+/**
+ * The one way into user data: a transaction that runs as the unprivileged RLS
+ * role with the caller's user id and space memberships set transaction-locally.
+ * Commits when `fn` resolves, rolls back when it throws, always releases.
+ */
+@Injectable()
+export class RlsTransactionRunner {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly host: TransactionHost,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async runAsUser<T>(scope: RlsScope, fn: () => Promise<T>): Promise<T> {
+    if (!scope.userId) throw new Error('runAsUser: empty user id');
+    const spaceIds = cleanSpaceIds(scope.spaceIds);
+    const queryRunner = this.dataSource.createQueryRunner() as PostgresQueryRunner;
+    let broken: Error | undefined;
+    try {
+      await queryRunner.startTransaction();
+      await queryRunner.query(
+        `SELECT set_config('role', $1, true),
+                set_config('app.current_user_id', $2, true),
+                set_config('app.current_user_space_ids', $3, true)`,
+        [this.config.rlsRole, scope.userId, spaceIds.join(',')],
+      );
+      const result = await this.host.run(
+        queryRunner.manager,
+        { userId: scope.userId, spaceIds },
+        fn,
+      );
+      await queryRunner.commitTransaction();
+      return result;
+    } catch (error) {
+      if (queryRunner.isTransactionActive) {
+        await queryRunner.rollbackTransaction().catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+      }
+      throw error;
+    } finally {
+      // A connection whose rollback failed may still be inside a transaction: hand the error to
+      // pg-pool (TypeORM keeps that overload private) so it destroys the connection.
+      await queryRunner['releasePostgresConnection'](broken);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { AsyncLocalStorage } from 'async_hooks';
+import type { EntityManager } from 'typeorm';
+
+/** Who the current transaction acts for; set once per transaction, read by repositories. */
+export interface RlsScope {
+  userId: string;
+  spaceIds: readonly string[];
+}
+
+interface ActiveTransaction {
+  manager: EntityManager;
+  scope: RlsScope;
+}
+
+/**
+ * Carries the current RLS-scoped transaction through async calls, from the
+ * interceptor (or gateway, stream, CLI) down to the repositories.
+ */
+@Injectable()
+export class TransactionHost {
+  private readonly storage = new AsyncLocalStorage<ActiveTransaction>();
+
+  /** The request's transaction. Throws when called outside one, so no query can escape RLS. */
+  get manager(): EntityManager {
+    return this.current().manager;
+  }
+
+  get scope(): RlsScope {
+    return this.current().scope;
+  }
+
+  get active(): boolean {
+    return this.storage.getStore() !== undefined;
+  }
+
+  run<T>(manager: EntityManager, scope: RlsScope, fn: () => Promise<T>): Promise<T> {
+    return this.storage.run({ manager, scope }, fn);
+  }
+
+  private current(): ActiveTransaction {
+    const tx = this.storage.getStore();
+    if (!tx) throw new Error('No RLS transaction is active: wrap the call in RlsTransactionRunner.runAsUser');
+    return tx;
+  }
+}
