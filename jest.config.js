@@ -13,7 +13,11 @@ const transform = {
     {
       babelrc: false,
       configFile: false,
-      plugins: ['babel-plugin-transform-import-meta', '@babel/plugin-transform-modules-commonjs'],
+      plugins: [
+        'babel-plugin-transform-import-meta',
+        './test/support/babel-dynamic-import.js',
+        '@babel/plugin-transform-modules-commonjs',
+      ],
     },
   ],
 };

@@ -1,6 +1,23 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { rlsRoleDbaSql, rlsRoleFromEnv } from '../src/config/rls-role';
 
+const WRITABLE_COLUMNS = [
+  'id',
+  'app_id',
+  'table_name',
+  'record_id',
+  'user_id',
+  'op',
+  'data',
+  'field_meta',
+  'client_id',
+  'created_at',
+  'schema_version',
+  'actor',
+  'origin',
+  'space_id',
+];
+
 interface Privileges {
   user: string;
   superuser: boolean;
@@ -56,7 +73,9 @@ export class RlsRole1732700000002 implements MigrationInterface {
       }
     }
     await queryRunner.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
-    await queryRunner.query(`GRANT SELECT, INSERT ON sync_changes TO ${role}`);
+    await queryRunner.query(`GRANT SELECT ON sync_changes TO ${role}`);
+    // Not tx_id or seq: they are the cursor position and must come from their defaults.
+    await queryRunner.query(`GRANT INSERT (${WRITABLE_COLUMNS.join(', ')}) ON sync_changes TO ${role}`);
     await queryRunner.query(`GRANT USAGE ON SEQUENCE sync_changes_seq_seq TO ${role}`);
   }
 
@@ -64,6 +83,7 @@ export class RlsRole1732700000002 implements MigrationInterface {
     // The role is cluster-wide and may serve other databases: only this database's grants go.
     const role = rlsRoleFromEnv();
     await queryRunner.query(`REVOKE USAGE ON SEQUENCE sync_changes_seq_seq FROM ${role}`);
-    await queryRunner.query(`REVOKE SELECT, INSERT ON sync_changes FROM ${role}`);
+    await queryRunner.query(`REVOKE INSERT (${WRITABLE_COLUMNS.join(', ')}) ON sync_changes FROM ${role}`);
+    await queryRunner.query(`REVOKE SELECT ON sync_changes FROM ${role}`);
   }
 }

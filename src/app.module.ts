@@ -4,7 +4,9 @@ import { ConfigModule } from './config/config.module';
 import { AuthModule } from './auth/auth.module';
 import { HealthModule } from './health/health.module';
 import { MigrationModule } from './migration/migration.module';
+import { RealtimeModule } from './realtime/realtime.module';
 import { StoreModule } from './store/store.module';
+import { SyncModule } from './sync/sync.module';
 
 @Module({})
 export class AppModule {
@@ -17,6 +19,8 @@ export class AppModule {
         MigrationModule,
         AuthModule,
         HealthModule,
+        RealtimeModule,
+        SyncModule,
       ],
     };
   }

@@ -26,6 +26,10 @@ export interface AppConfig {
   billingExemptApps: string[];
   embeddedPg: { dir: string; port: number };
   sseHeartbeatMs: number;
+  /** Rows per pull page and per push response. */
+  syncPageSize: number;
+  /** Highest Change wire schema version this server understands. */
+  maxSchemaVersion: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -101,5 +105,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     },
     sseHeartbeatMs: int(env, 'SSE_HEARTBEAT_MS', 30_000, 10, 3_600_000),
+    syncPageSize: int(env, 'SYNC_PAGE_SIZE', 1000, 1, 10_000),
+    maxSchemaVersion: int(env, 'SYNC_MAX_SCHEMA_VERSION', 1, 1, 1000),
   };
 }

@@ -4,7 +4,7 @@ import QueryStream from 'pg-query-stream';
 import type { PoolClient } from 'pg';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { ChangeOp } from './sync-change.entity';
-import { TransactionHost } from './transaction-host';
+import { RlsScope, TransactionHost } from './transaction-host';
 
 /** A change ready to be appended; `userId` comes from the transaction's scope, never from here. */
 export interface NewChange {
@@ -58,8 +58,9 @@ export interface ChangesSinceQuery {
   tableName?: string;
   after: LogPosition;
   /** Legacy plain-time `since`: additionally only rows created after it. */
-  createdAfter?: Date;
-  excludeClientId: string;
+  createdAfter?: string;
+  /** Echo suppression: the asking client's own changes are left out. */
+  excludeClientId?: string;
   limit: number;
 }
 
@@ -82,13 +83,19 @@ const COLUMNS = `id, app_id AS "appId", table_name AS "tableName", record_id AS 
 export class ChangeRepository {
   constructor(private readonly tx: TransactionHost) {}
 
+  /** Who the current transaction acts for. */
+  get scope(): RlsScope {
+    return this.tx.scope;
+  }
+
   /**
    * Appends a whole batch in one statement (one JSON parameter, so no limit on
    * the number of rows and one plan). Rows whose client-generated id exists
-   * already are skipped; returns the number inserted.
+   * already are skipped. Returns how many were inserted and the writing
+   * transaction's id (the position readers must pass to see them).
    */
-  async insertBatch(changes: readonly NewChange[]): Promise<number> {
-    if (changes.length === 0) return 0;
+  async insertBatch(changes: readonly NewChange[]): Promise<{ inserted: number; txId: bigint }> {
+    if (changes.length === 0) return { inserted: 0, txId: 0n };
     const { userId } = this.tx.scope;
     const rows = changes.map((c) => ({
       id: c.id ?? null,
@@ -117,10 +124,10 @@ export class ChangeRepository {
               data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
               origin text, created_at timestamptz)
        ON CONFLICT (id) DO NOTHING
-       RETURNING 1`,
+       RETURNING tx_id AS "txId"`,
       [userId, JSON.stringify(rows)],
-    )) as unknown[];
-    return result.length;
+    )) as { txId: string }[];
+    return { inserted: result.length, txId: result.length ? BigInt(result[0].txId) : 0n };
   }
 
   /**
@@ -130,28 +137,56 @@ export class ChangeRepository {
    */
   async changesSince(q: ChangesSinceQuery): Promise<ChangesPage> {
     const { userId, spaceIds } = this.tx.scope;
+    const horizon = await this.horizon();
     const params: unknown[] = [userId, q.appId, q.after.txId.toString(), q.after.seq.toString()];
     const param = (value: unknown): string => `$${params.push(value)}`;
     const owner =
       spaceIds.length > 0 ? `(user_id = $1 OR space_id = ANY(${param(spaceIds)}::text[]))` : 'user_id = $1';
-    const filters = [owner, 'app_id = $2', '(tx_id, seq) > ($3::bigint, $4::bigint)', 'tx_id < h.x'];
+    const filters = [
+      owner,
+      'app_id = $2',
+      '(tx_id, seq) > ($3::bigint, $4::bigint)',
+      `tx_id < ${param(horizon.toString())}::bigint`,
+    ];
     if (q.tableName !== undefined) filters.push(`table_name = ${param(q.tableName)}`);
-    if (q.createdAfter !== undefined) filters.push(`created_at > ${param(q.createdAfter)}`);
-    filters.push(`client_id <> ${param(q.excludeClientId)}`);
+    if (q.createdAfter !== undefined) {
+      filters.push(`created_at > ${param(q.createdAfter)}::timestamptz`);
+    }
+    if (q.excludeClientId !== undefined) filters.push(`client_id <> ${param(q.excludeClientId)}`);
     const rows = (await this.tx.manager.query(
-      `WITH h AS MATERIALIZED (SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint AS x)
-       SELECT h.x::text AS horizon, c.*
-         FROM h LEFT JOIN LATERAL (
-           SELECT ${COLUMNS} FROM sync_changes
-            WHERE ${filters.join(' AND ')}
-            ORDER BY tx_id, seq
-            LIMIT ${param(q.limit)}
-         ) c ON true`,
+      `SELECT ${COLUMNS} FROM sync_changes
+        WHERE ${filters.join(' AND ')}
+        ORDER BY tx_id, seq
+        LIMIT ${param(q.limit)}`,
       params,
-    )) as (ChangeRow & { horizon: string })[];
-    const horizon = BigInt(rows[0].horizon);
-    const changes = rows[0].id === null ? [] : rows.map(({ horizon: _h, ...row }) => row);
-    return { rows: changes, horizon };
+    )) as ChangeRow[];
+    return { rows, horizon };
+  }
+
+  /**
+   * The oldest transaction of this database that may still add rows: the
+   * smallest xid still running here (sessions and prepared transactions),
+   * bounded by the next xid to be assigned. Read in its own statement so the
+   * rows query that follows (READ COMMITTED: a newer snapshot) sees every
+   * transaction below it as finished. Other databases on the server cannot
+   * write here, so their long transactions do not hold the horizon back.
+   */
+  private async horizon(): Promise<bigint> {
+    const [row] = (await this.tx.manager.query(
+      `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
+            next AS MATERIALIZED (
+              SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xid FROM fresh)
+       SELECT least(
+                next.xid,
+                (SELECT min((a.backend_xid::text)::bigint) FROM pg_stat_activity a
+                  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
+                    AND next.xid IS NOT NULL),
+                (SELECT min((p.transaction::text)::bigint) FROM pg_prepared_xacts p
+                  WHERE p.database = current_database() AND next.xid IS NOT NULL)
+              )::text AS horizon
+         FROM next`,
+    )) as { horizon: string }[];
+    return BigInt(row.horizon);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { DataSourceOptions } from 'typeorm';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
 import { SyncChange } from './sync-change.entity';
@@ -10,7 +10,7 @@ export function dataSourceOptions(
     'dbPoolSize' | 'dbStatementTimeoutMs' | 'dbIdleInTransactionTimeoutMs' | 'dbConnectTimeoutMs'
   >,
   url: string,
-): DataSourceOptions {
+): PostgresDataSourceOptions {
   return {
     type: 'postgres',
     url,

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { AppConfig } from '../config/app-config';
@@ -17,6 +17,8 @@ export function cleanSpaceIds(spaceIds: readonly string[]): string[] {
  */
 @Injectable()
 export class RlsTransactionRunner {
+  private readonly logger = new Logger('RlsTransaction');
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly host: TransactionHost,
@@ -36,12 +38,13 @@ export class RlsTransactionRunner {
                 set_config('app.current_user_space_ids', $3, true)`,
         [this.config.rlsRole, scope.userId, spaceIds.join(',')],
       );
-      const result = await this.host.run(
+      const { result, afterCommit } = await this.host.run(
         queryRunner.manager,
         { userId: scope.userId, spaceIds },
         fn,
       );
       await queryRunner.commitTransaction();
+      this.runAfterCommit(afterCommit);
       return result;
     } catch (error) {
       if (queryRunner.isTransactionActive) {
@@ -54,6 +57,17 @@ export class RlsTransactionRunner {
       // A connection whose rollback failed may still be inside a transaction: hand the error to
       // pg-pool (TypeORM keeps that overload private) so it destroys the connection.
       await queryRunner['releasePostgresConnection'](broken);
+    }
+  }
+
+  /** The changes are durable by now: a failing callback is logged, never turned into an error. */
+  private runAfterCommit(callbacks: (() => void)[]): void {
+    for (const callback of callbacks) {
+      try {
+        callback();
+      } catch (error) {
+        this.logger.error(`after-commit callback failed: ${error instanceof Error ? error.message : error}`);
+      }
     }
   }
 }

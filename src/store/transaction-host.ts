@@ -11,6 +11,7 @@ export interface RlsScope {
 interface ActiveTransaction {
   manager: EntityManager;
   scope: RlsScope;
+  afterCommit: (() => void)[];
 }
 
 /**
@@ -34,8 +35,20 @@ export class TransactionHost {
     return this.storage.getStore() !== undefined;
   }
 
-  run<T>(manager: EntityManager, scope: RlsScope, fn: () => Promise<T>): Promise<T> {
-    return this.storage.run({ manager, scope }, fn);
+  /** Runs `callback` once the current transaction has committed; never if it rolls back. */
+  afterCommit(callback: () => void): void {
+    this.current().afterCommit.push(callback);
+  }
+
+  /** Runs `fn` in the transaction; returns its result and the callbacks due after COMMIT. */
+  async run<T>(
+    manager: EntityManager,
+    scope: RlsScope,
+    fn: () => Promise<T>,
+  ): Promise<{ result: T; afterCommit: (() => void)[] }> {
+    const tx: ActiveTransaction = { manager, scope, afterCommit: [] };
+    const result = await this.storage.run(tx, fn);
+    return { result, afterCommit: tx.afterCommit };
   }
 
   private current(): ActiveTransaction {

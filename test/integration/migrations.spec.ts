@@ -26,8 +26,8 @@ async function schemaSnapshot(db: TestDatabase): Promise<string> {
     db.pool.query(`SELECT policyname, cmd, qual, with_check FROM pg_policies
                     WHERE tablename = 'sync_changes' ORDER BY policyname`),
     db.pool.query(`SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'sync_changes'`),
-    db.pool.query(`SELECT grantee, privilege_type FROM information_schema.role_table_grants
-                    WHERE table_name = 'sync_changes' ORDER BY grantee, privilege_type`),
+    db.pool.query(`SELECT grantee, column_name, privilege_type FROM information_schema.column_privileges
+                    WHERE table_name = 'sync_changes' ORDER BY grantee, column_name, privilege_type`),
   ]);
   return JSON.stringify(parts.map((p) => p.rows));
 }
@@ -82,7 +82,16 @@ describe('migrations', () => {
       `SELECT privilege_type FROM information_schema.role_table_grants
         WHERE table_name = 'sync_changes' AND grantee = 'sync_app' ORDER BY privilege_type`,
     );
-    expect(grants.map((g) => g.privilege_type)).toEqual(['INSERT', 'SELECT']);
+    expect(grants.map((g) => g.privilege_type)).toEqual(['SELECT']);
+    // It may append, but not choose the cursor position (tx_id, seq), update or delete.
+    const { rows: columns } = await db.pool.query(
+      `SELECT column_name FROM information_schema.column_privileges
+        WHERE table_name = 'sync_changes' AND grantee = 'sync_app' AND privilege_type = 'INSERT'`,
+    );
+    const insertable = columns.map((c) => c.column_name);
+    expect(insertable).toEqual(expect.arrayContaining(['id', 'user_id', 'data', 'space_id']));
+    expect(insertable).not.toContain('tx_id');
+    expect(insertable).not.toContain('seq');
   });
 
   it('running twice changes nothing', async () => {

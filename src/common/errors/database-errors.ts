@@ -28,3 +28,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) return true;
   return UNAVAILABLE_MESSAGES.some((m) => err.message.includes(m));
 }
+
+/** SQLSTATE class 22 (data exception): a value from the client PostgreSQL cannot store, e.g. "\u0000" in JSON. */
+export function isInvalidClientData(error: unknown): boolean {
+  const err = error as { code?: string; driverError?: { code?: string } } | null;
+  const code = err?.code ?? err?.driverError?.code ?? '';
+  return typeof code === 'string' && code.startsWith('22');
+}

@@ -1,5 +1,6 @@
 import {
   ArgumentsHost,
+  BadRequestException,
   Catch,
   ExceptionFilter,
   HttpException,
@@ -8,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { STATUS_CODES } from 'http';
 import type { Response } from 'express';
-import { isDatabaseUnavailable } from './database-errors';
+import { isDatabaseUnavailable, isInvalidClientData } from './database-errors';
 import { DatabaseUnavailableError, ServiceUnavailableError } from './http-errors';
 
 export interface ErrorBody {
@@ -47,6 +48,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private normalize(exception: unknown): HttpException {
     if (exception instanceof HttpException) return exception;
     if (isDatabaseUnavailable(exception)) return new DatabaseUnavailableError();
+    if (isInvalidClientData(exception)) {
+      return new BadRequestException(
+        'The request holds a value the database cannot store (for example a \\u0000 character)',
+      );
+    }
     return new HttpException('Internal server error', HttpStatus.INTERNAL_SERVER_ERROR);
   }
 }

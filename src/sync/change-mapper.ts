@@ -1,0 +1,127 @@
+import { BadRequestException } from '@nestjs/common';
+import { ChangeRow, NewChange } from '../store/change.repository';
+import { ChangeDto, FieldChange } from './dto/change.dto';
+import { ServerChange } from './dto/sync-response.dto';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface PushContext {
+  appId: string;
+  clientId: string;
+  /** The changeset's schema version, already defaulted. */
+  schemaVersion: number;
+  maxSchemaVersion: number;
+  now: string;
+}
+
+function reject(index: number, field: string, message: string): never {
+  throw new BadRequestException(`changes[${index}].${field} ${message}`);
+}
+
+/** Resolves a schema version: missing or 0 means 1; above what we support is refused. */
+export function schemaVersionOf(
+  value: number | undefined,
+  fallback: number,
+  max: number,
+  where: string,
+): number {
+  const version = value === undefined || value === 0 ? fallback : value;
+  if (version > max) {
+    throw new BadRequestException(`${where} ${version} is not supported (max ${max})`);
+  }
+  return version;
+}
+
+/** A wire change as a row to store: insert keeps data, update splits fields into values and times, delete keeps deletedAt. */
+export function toNewChange(change: ChangeDto, index: number, ctx: PushContext): NewChange {
+  const schemaVersion = schemaVersionOf(
+    change.schemaVersion,
+    ctx.schemaVersion,
+    ctx.maxSchemaVersion,
+    `changes[${index}].schemaVersion`,
+  );
+  const split = change.fields ? splitFields(change.fields, index) : undefined;
+  let data: Record<string, unknown>;
+  let fieldMeta: Record<string, string> = {};
+  switch (change.op) {
+    case 'insert':
+      data = change.data ?? split?.values ?? reject(index, 'data', 'is required for insert');
+      fieldMeta = split?.times ?? {};
+      break;
+    case 'update':
+      data = split?.values ?? change.data ?? reject(index, 'fields', 'is required for update');
+      fieldMeta = split?.times ?? {};
+      break;
+    case 'delete':
+      data = { deletedAt: change.deletedAt ?? ctx.now };
+      break;
+  }
+  return {
+    id: change.eventId && UUID.test(change.eventId) ? change.eventId.toLowerCase() : undefined,
+    appId: ctx.appId,
+    tableName: change.table,
+    recordId: change.id,
+    spaceId: spaceIdOf(change, index),
+    op: change.op,
+    data,
+    fieldMeta,
+    clientId: ctx.clientId,
+    schemaVersion,
+    actor: change.actor ?? null,
+    origin: change.origin ?? null,
+  };
+}
+
+function splitFields(
+  fields: Record<string, FieldChange>,
+  index: number,
+): { values: Record<string, unknown>; times: Record<string, string> } {
+  const values: Record<string, unknown> = {};
+  const times: Record<string, string> = {};
+  for (const [name, field] of Object.entries(fields)) {
+    if (field === null || typeof field !== 'object' || Array.isArray(field) || !('value' in field)) {
+      reject(index, `fields.${name}`, 'must be an object {value, at}');
+    }
+    const at = field.at ?? field.updatedAt;
+    if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at)))) {
+      reject(index, `fields.${name}.at`, 'must be an ISO-8601 time');
+    }
+    values[name] = field.value;
+    if (at !== undefined) times[name] = at;
+  }
+  return { values, times };
+}
+
+/** spaceId, else data.spaceId, else fields.spaceId.value. */
+function spaceIdOf(change: ChangeDto, index: number): string | null {
+  const candidate = change.spaceId ?? change.data?.spaceId ?? change.fields?.spaceId?.value;
+  if (candidate === undefined || candidate === null || candidate === '') return null;
+  if (typeof candidate !== 'string') reject(index, 'spaceId', 'must be a string');
+  return candidate;
+}
+
+/** A stored row as clients receive it. */
+export function toServerChange(row: ChangeRow): ServerChange {
+  const change: ServerChange = {
+    eventId: row.id,
+    schemaVersion: row.schemaVersion,
+    table: row.tableName,
+    id: row.recordId,
+    op: row.op,
+  };
+  const data = row.data ?? {};
+  if (row.op === 'insert') {
+    change.data = data;
+  } else if (row.op === 'update') {
+    const meta = row.fieldMeta ?? {};
+    change.fields = Object.fromEntries(
+      Object.entries(data).map(([name, value]) => [name, { value, at: meta[name] ?? row.createdAt }]),
+    );
+  } else if (typeof data.deletedAt === 'string') {
+    change.deletedAt = data.deletedAt;
+  }
+  if (row.spaceId !== null) change.spaceId = row.spaceId;
+  if (row.actor !== null && row.actor !== undefined) change.actor = row.actor;
+  if (row.origin !== null) change.origin = row.origin;
+  return change;
+}

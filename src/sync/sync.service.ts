@@ -1,0 +1,103 @@
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ChangeBus } from '../realtime/change-bus';
+import { ChangeRepository } from '../store/change.repository';
+import { schemaVersionOf, toNewChange, toServerChange } from './change-mapper';
+import { PushDto } from './dto/push.dto';
+import { SyncResponse } from './dto/sync-response.dto';
+import { InvalidCursorError, nextCursor, parseSince, SyncCursor } from './sync-cursor';
+
+export interface ReadRequest {
+  appId: string;
+  /** One collection, or all tables of the app. */
+  table?: string;
+  since: SyncCursor;
+  clientId?: string;
+}
+
+export interface ReadResult {
+  response: SyncResponse;
+  horizon: bigint;
+}
+
+/**
+ * The sync protocol's rules. Runs inside the caller's RLS transaction (the
+ * interceptor's, or a stream's short one): repositories find it there.
+ */
+@Injectable()
+export class SyncService {
+  constructor(
+    private readonly changes: ChangeRepository,
+    private readonly bus: ChangeBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Stores a changeset all-or-nothing, then answers with other clients' changes since `since`. */
+  async push(appId: string, clientId: string, body: PushDto): Promise<SyncResponse> {
+    const since = cursorOf(body.since);
+    const max = this.config.maxSchemaVersion;
+    const ctx = {
+      appId,
+      clientId,
+      schemaVersion: schemaVersionOf(body.schemaVersion, 1, max, 'schemaVersion'),
+      maxSchemaVersion: max,
+      now: new Date().toISOString(),
+    };
+    // Everything is checked before anything is written.
+    const rows = body.changes.map((change, index) => toNewChange(change, index, ctx));
+    if (rows.length > 0) {
+      const { userId } = this.changes.scope;
+      const { txId } = await this.changes.insertBatch(rows);
+      await this.bus.publishOnCommit({
+        appId,
+        userId,
+        clientId,
+        tables: [...new Set(rows.map((r) => r.tableName))],
+        spaceIds: [...new Set(rows.flatMap((r) => (r.spaceId ? [r.spaceId] : [])))],
+        txId: txId.toString(),
+      });
+    }
+    return (await this.read({ appId, since, clientId })).response;
+  }
+
+  /** One page of changes of one collection since `since`. */
+  async pull(appId: string, collection: string, since: string | undefined, clientId?: string) {
+    return (await this.read({ appId, table: collection, since: cursorOf(since), clientId })).response;
+  }
+
+  /** One page after a cursor, with the horizon it was read at (streams use it to wait for writers). */
+  async read(request: ReadRequest): Promise<ReadResult> {
+    const limit = this.config.syncPageSize;
+    const page = await this.changes.changesSince({
+      appId: request.appId,
+      tableName: request.table,
+      after: request.since.position,
+      createdAfter: request.since.createdAfter,
+      excludeClientId: request.clientId,
+      limit: limit + 1,
+    });
+    const full = page.rows.length > limit;
+    const rows = full ? page.rows.slice(0, limit) : page.rows;
+    const lastRow = rows[rows.length - 1];
+    const last = lastRow && { txId: BigInt(lastRow.txId), seq: BigInt(lastRow.seq) };
+    return {
+      response: {
+        serverChanges: rows.map(toServerChange),
+        conflicts: [],
+        syncedUntil: nextCursor(request.since, { last, full, horizon: page.horizon }, Date.now()),
+        hasMore: full,
+      },
+      horizon: page.horizon,
+    };
+  }
+}
+
+export function cursorOf(since: string | undefined): SyncCursor {
+  try {
+    return parseSince(since);
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
+    throw error;
+  }
+}

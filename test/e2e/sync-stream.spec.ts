@@ -1,0 +1,136 @@
+import { DataSource } from 'typeorm';
+import { ChangeBus } from '../../src/realtime/change-bus';
+import { FakeAuthServer } from '../support/fake-auth';
+import { SyncClient } from '../support/sync-client';
+import { startTestApp, TestApp } from '../support/test-app';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+
+describe('SSE stream', () => {
+  let db: TestDatabase;
+  let auth: FakeAuthServer;
+  let service: TestApp;
+  let a: SyncClient;
+  let b: SyncClient;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    auth = await new FakeAuthServer().start();
+    service = await startTestApp({
+      DATABASE_URL: db.url,
+      JWKS_URL: auth.jwksUrl,
+      SSE_HEARTBEAT_MS: '200',
+      SYNC_PAGE_SIZE: '100',
+    });
+    const token = await auth.token('user-1');
+    a = new SyncClient(service.url, token, 'client-a');
+    b = new SyncClient(service.url, token, 'client-b');
+  });
+
+  afterAll(async () => {
+    await service.close();
+    await auth.stop();
+    await db.drop();
+  });
+
+  function listenerCount(): number {
+    const bus = service.app.get(ChangeBus) as unknown as { listeners: Set<unknown> };
+    return bus.listeners.size;
+  }
+
+  async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('sends the catch-up of each collection in pages, then live changes of other clients', async () => {
+    await a.push(
+      Array.from({ length: 250 }, (_, i) => ({
+        table: 'tasks',
+        id: `t${i}`,
+        op: 'insert',
+        data: { i },
+      })),
+    );
+    const stream = await b.stream(['tasks', 'notes']);
+    expect(stream.response.statusCode).toBe(200);
+    expect(stream.response.headers['content-type']).toMatch(/text\/event-stream/);
+
+    const initial = await stream.waitFor(
+      (events) =>
+        events.filter((e) => e.event === 'changes' && e.data.table === 'notes').length === 1,
+    );
+    const taskPages = initial.filter((e) => e.event === 'changes' && e.data.table === 'tasks');
+    expect(taskPages.map((e) => e.data.changes.length)).toEqual([100, 100, 50]);
+    expect(taskPages.map((e) => e.data.hasMore)).toEqual([true, true, false]);
+    expect(taskPages.flatMap((e) => e.data.changes.map((c: any) => c.id))).toHaveLength(250);
+
+    const pushedAt = Date.now();
+    await a.push([{ table: 'notes', id: 'live-1', op: 'insert', data: { text: 'hi' } }]);
+    const live = await stream.waitFor((events) =>
+      events.some(
+        (e) => e.event === 'changes' && e.data.changes.some((c: any) => c.id === 'live-1'),
+      ),
+    );
+    const event = live.find(
+      (e) => e.event === 'changes' && e.data.changes.some((c: any) => c.id === 'live-1'),
+    )!;
+    expect(event.at - pushedAt).toBeLessThan(1000);
+    expect(event.data).toEqual({
+      table: 'notes',
+      changes: [expect.objectContaining({ id: 'live-1', op: 'insert', data: { text: 'hi' } })],
+      syncedUntil: expect.any(String),
+      hasMore: false,
+    });
+
+    // Its own pushes and other collections do not wake it.
+    const before = stream.events.filter((e) => e.event === 'changes').length;
+    await b.push([{ table: 'notes', id: 'own', op: 'insert', data: {} }]);
+    await a.push([{ table: 'other', id: 'elsewhere', op: 'insert', data: {} }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(stream.events.filter((e) => e.event === 'changes').length).toBe(before);
+    stream.close();
+  });
+
+  it('sends heartbeats', async () => {
+    const stream = await b.stream(['tasks'], new Date().toISOString());
+    const events = await stream.waitFor(
+      (all) => all.filter((e) => e.event === 'heartbeat').length >= 2,
+      3000,
+    );
+    expect(events.filter((e) => e.event === 'heartbeat').length).toBeGreaterThanOrEqual(2);
+    stream.close();
+  });
+
+  it('ends cleanly when the client goes away: no subscription, no connection held', async () => {
+    await until(() => listenerCount() === 0);
+    expect(listenerCount()).toBe(0);
+    const streams = await Promise.all(Array.from({ length: 5 }, () => b.stream(['tasks'])));
+    try {
+      await Promise.all(streams.map((s) => s.waitFor((e) => e.some((x) => x.event === 'changes'))));
+      expect(listenerCount()).toBe(5);
+    } finally {
+      for (const stream of streams) stream.close();
+    }
+    await until(() => listenerCount() === 0);
+    expect(listenerCount()).toBe(0);
+    const pool = (
+      service.app.get(DataSource).driver as unknown as {
+        master: { totalCount: number; idleCount: number };
+      }
+    ).master;
+    expect(pool.totalCount - pool.idleCount).toBe(0);
+  });
+
+  it('rejects a stream without auth or without collections', async () => {
+    const anonymous = new SyncClient(service.url, undefined, 'x');
+    expect((await anonymous.request('GET', '/sync/todo/stream?collections=tasks')).status).toBe(
+      401,
+    );
+    expect((await b.request('GET', '/sync/todo/stream')).status).toBe(400);
+    expect((await b.request('GET', '/sync/todo/stream?collections=tasks&since=nope')).status).toBe(
+      400,
+    );
+  });
+});
