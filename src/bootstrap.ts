@@ -5,7 +5,6 @@ import {
   INestApplication,
   LoggerService,
   LogLevel,
-  ModuleMetadata,
   PayloadTooLargeException,
   ValidationPipe,
 } from '@nestjs/common';
@@ -13,18 +12,14 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { json } from 'express';
-import { AppModule } from './app.module';
+import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
 
 export const BODY_LIMIT = '10mb';
 
-export interface CreateAppOptions {
+export interface CreateAppOptions extends AppExtensions {
   logger?: LoggerService | LogLevel[] | false;
-  /** Extra modules (a team's own guards, providers replaced for tests). */
-  imports?: ModuleMetadata['imports'];
-  /** Hook to override providers before the app is created. */
-  overrides?: ModuleMetadata['providers'];
 }
 
 /** Builds the service exactly as `npm start` runs it; e2e tests use the same function. */
@@ -32,9 +27,7 @@ export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
-  const root = AppModule.forRoot(config);
-  root.imports = [...(root.imports ?? []), ...(options.imports ?? [])];
-  const app = await NestFactory.create<NestExpressApplication>(root, {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
     abortOnError: false,
     logger: options.logger,

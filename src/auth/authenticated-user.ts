@@ -6,6 +6,8 @@ export interface AuthenticatedUser {
   userId: string;
   /** Space (organization) ids the user is a member of. */
   spaceIds: string[];
+  /** False when the membership lookup failed (spaceIds is then a fail-open empty list). */
+  membershipsAvailable?: boolean;
 }
 
 export type AuthenticatedRequest = Request & { user?: AuthenticatedUser };

@@ -30,6 +30,14 @@ export interface AppConfig {
   syncPageSize: number;
   /** Highest Change wire schema version this server understands. */
   maxSchemaVersion: number;
+  /** Timeout of calls to the auth and credits services. */
+  internalHttpTimeoutMs: number;
+  membershipCacheTtlMs: number;
+  billingCacheTtlMs: number;
+  /** The billing gate runs when MANA_CREDITS_URL is set, or when a custom BillingCheck forces it. */
+  billingEnabled: boolean;
+  /** Largest archive `POST /backup/import` accepts (413 beyond). */
+  backupImportMaxBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -107,5 +115,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sseHeartbeatMs: int(env, 'SSE_HEARTBEAT_MS', 30_000, 10, 3_600_000),
     syncPageSize: int(env, 'SYNC_PAGE_SIZE', 1000, 1, 10_000),
     maxSchemaVersion: int(env, 'SYNC_MAX_SCHEMA_VERSION', 1, 1, 1000),
+    internalHttpTimeoutMs: int(env, 'INTERNAL_HTTP_TIMEOUT_MS', 3_000, 1, 120_000),
+    membershipCacheTtlMs: int(env, 'MEMBERSHIP_CACHE_TTL_MS', 300_000, 0, 86_400_000),
+    billingCacheTtlMs: int(env, 'BILLING_CACHE_TTL_MS', 300_000, 0, 86_400_000),
+    billingEnabled: bool(env, 'BILLING_ENABLED', url(env, 'MANA_CREDITS_URL', ['http:', 'https:']) !== undefined),
+    backupImportMaxBytes: int(env, 'BACKUP_IMPORT_MAX_BYTES', 512 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
   };
 }

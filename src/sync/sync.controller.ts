@@ -15,6 +15,8 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthGuard } from '../auth/auth.guard';
+import { BillingGuard } from '../billing/billing.guard';
+import { MembershipGuard } from '../spaces/membership.guard';
 import { AuthenticatedUser, CurrentUser } from '../auth/authenticated-user';
 import { RlsTransactionInterceptor } from '../store/rls-transaction.interceptor';
 import { AppIdPipe } from './app-id.pipe';
@@ -25,7 +27,7 @@ import { SyncStreamService } from './sync-stream.service';
 import { cursorOf, SyncService } from './sync.service';
 
 @Controller('sync')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, BillingGuard, MembershipGuard)
 export class SyncController {
   constructor(
     private readonly sync: SyncService,
@@ -38,11 +40,12 @@ export class SyncController {
   push(
     @Param('appId', AppIdPipe) appId: string,
     @Body() body: PushDto,
+    @CurrentUser() user: AuthenticatedUser,
     @Headers('x-client-id') headerClientId?: string,
   ): Promise<SyncResponse> {
     const clientId = headerClientId || body.clientId;
     if (!clientId) throw new BadRequestException('clientId is required (body or X-Client-Id header)');
-    return this.sync.push(appId, clientId, body);
+    return this.sync.push(appId, clientId, body, user);
   }
 
   @Get(':appId/pull')

@@ -1,7 +1,9 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { AuthenticatedUser } from '../auth/authenticated-user';
 import { ChangeBus } from '../realtime/change-bus';
+import { assertMayWriteSpaces } from '../spaces/space-write.policy';
 import { ChangeRepository } from '../store/change.repository';
 import { schemaVersionOf, toNewChange, toServerChange } from './change-mapper';
 import { PushDto } from './dto/push.dto';
@@ -34,7 +36,12 @@ export class SyncService {
   ) {}
 
   /** Stores a changeset all-or-nothing, then answers with other clients' changes since `since`. */
-  async push(appId: string, clientId: string, body: PushDto): Promise<SyncResponse> {
+  async push(
+    appId: string,
+    clientId: string,
+    body: PushDto,
+    user: AuthenticatedUser,
+  ): Promise<SyncResponse> {
     const since = cursorOf(body.since);
     const max = this.config.maxSchemaVersion;
     const ctx = {
@@ -46,8 +53,12 @@ export class SyncService {
     };
     // Everything is checked before anything is written.
     const rows = body.changes.map((change, index) => toNewChange(change, index, ctx));
+    assertMayWriteSpaces(
+      user,
+      rows.map((r) => r.spaceId),
+    );
     if (rows.length > 0) {
-      const { userId } = this.changes.scope;
+      const { userId } = user;
       const { txId } = await this.changes.insertBatch(rows);
       await this.bus.publishOnCommit({
         appId,
@@ -63,7 +74,8 @@ export class SyncService {
 
   /** One page of changes of one collection since `since`. */
   async pull(appId: string, collection: string, since: string | undefined, clientId?: string) {
-    return (await this.read({ appId, table: collection, since: cursorOf(since), clientId })).response;
+    return (await this.read({ appId, table: collection, since: cursorOf(since), clientId }))
+      .response;
   }
 
   /** One page after a cursor, with the horizon it was read at (streams use it to wait for writers). */

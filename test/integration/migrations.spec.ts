@@ -68,6 +68,7 @@ describe('migrations', () => {
     );
     expect(policies).toEqual([
       { policyname: 'sync_changes_space_member_read', cmd: 'SELECT' },
+      { policyname: 'sync_changes_space_member_write', cmd: 'INSERT' },
       { policyname: 'sync_changes_user_isolation', cmd: 'ALL' },
     ]);
     const { rows: rls } = await db.pool.query(
@@ -96,7 +97,7 @@ describe('migrations', () => {
 
   it('running twice changes nothing', async () => {
     const source = await migrationSource(db.url);
-    expect((await source.runMigrations()).length).toBe(3);
+    expect((await source.runMigrations()).length).toBe(4);
     const before = await schemaSnapshot(db);
     expect(await source.runMigrations()).toEqual([]);
     await source.destroy();
@@ -142,10 +143,10 @@ describe('migrations', () => {
   it('reverts every migration and runs them again', async () => {
     const source = await migrationSource(db.url);
     await source.runMigrations();
-    for (let i = 0; i < 3; i++) await source.undoLastMigration();
+    for (let i = 0; i < 4; i++) await source.undoLastMigration();
     const { rows } = await db.pool.query(`SELECT to_regclass('sync_changes') AS t`);
     expect(rows).toEqual([{ t: null }]);
-    expect((await source.runMigrations()).length).toBe(3);
+    expect((await source.runMigrations()).length).toBe(4);
     await source.destroy();
     const { rows: count } = await db.pool.query(`SELECT count(*)::int AS n FROM sync_changes`);
     expect(count).toEqual([{ n: 0 }]);

@@ -12,6 +12,13 @@ export class FakeAuthServer {
   private server?: Server;
   private keys: { kid: string; pair: KeyPair; jwk: JWK }[] = [];
   jwksRequests = 0;
+  /** Space memberships served by the internal API: user id → organization ids. */
+  readonly memberships = new Map<string, string[]>();
+  membershipRequests = 0;
+  /** When set, the internal API answers with this status (an auth service in trouble). */
+  failMembershipsWith?: number;
+  /** The service key the internal API requires. */
+  serviceKey = 'test-service-key';
 
   get url(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -29,6 +36,22 @@ export class FakeAuthServer {
         this.jwksRequests++;
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ keys: this.keys.map((k) => k.jwk) }));
+        return;
+      }
+      const membership = /^\/api\/v1\/internal\/users\/([^/]+)\/memberships$/.exec(req.url ?? '');
+      if (membership) {
+        this.membershipRequests++;
+        const userId = decodeURIComponent(membership[1]);
+        if (req.headers['x-service-key'] !== this.serviceKey) res.statusCode = 401;
+        else if (this.failMembershipsWith) res.statusCode = this.failMembershipsWith;
+        const orgs = this.memberships.get(userId) ?? [];
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            userId,
+            memberships: orgs.map((organizationId) => ({ organizationId, role: 'member' })),
+          }),
+        );
         return;
       }
       res.statusCode = 404;

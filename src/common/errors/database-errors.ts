@@ -29,9 +29,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return UNAVAILABLE_MESSAGES.some((m) => err.message.includes(m));
 }
 
+function sqlState(error: unknown): string {
+  const err = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = err?.code ?? err?.driverError?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** 42501: a row-level security policy (or a grant) refused the statement. */
+export function isRlsViolation(error: unknown): boolean {
+  return sqlState(error) === '42501';
+}
+
 /** SQLSTATE class 22 (data exception): a value from the client PostgreSQL cannot store, e.g. "\u0000" in JSON. */
 export function isInvalidClientData(error: unknown): boolean {
-  const err = error as { code?: string; driverError?: { code?: string } } | null;
-  const code = err?.code ?? err?.driverError?.code ?? '';
-  return typeof code === 'string' && code.startsWith('22');
+  return sqlState(error).startsWith('22');
 }

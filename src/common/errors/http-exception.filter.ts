@@ -1,6 +1,7 @@
 import {
   ArgumentsHost,
   BadRequestException,
+  ForbiddenException,
   Catch,
   ExceptionFilter,
   HttpException,
@@ -9,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { STATUS_CODES } from 'http';
 import type { Response } from 'express';
-import { isDatabaseUnavailable, isInvalidClientData } from './database-errors';
+import { isDatabaseUnavailable, isInvalidClientData, isRlsViolation } from './database-errors';
 import { DatabaseUnavailableError, ServiceUnavailableError } from './http-errors';
 
 export interface ErrorBody {
@@ -48,6 +49,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private normalize(exception: unknown): HttpException {
     if (exception instanceof HttpException) return exception;
     if (isDatabaseUnavailable(exception)) return new DatabaseUnavailableError();
+    if (isRlsViolation(exception)) {
+      return new ForbiddenException('Row-level security refused this write');
+    }
     if (isInvalidClientData(exception)) {
       return new BadRequestException(
         'The request holds a value the database cannot store (for example a \\u0000 character)',

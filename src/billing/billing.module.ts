@@ -1,0 +1,27 @@
+import { DynamicModule, Global, Inject, Logger, Module, OnModuleInit, Type } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { BillingCheck } from './billing-check';
+import { BillingGuard } from './billing.guard';
+import { CreditsBillingCheck } from './credits-billing.check';
+
+@Global()
+@Module({})
+export class BillingModule implements OnModuleInit {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** `check` replaces the mana-credits lookup (see docs/extending.md). */
+  static forRoot(check: Type<BillingCheck> = CreditsBillingCheck): DynamicModule {
+    return {
+      module: BillingModule,
+      providers: [{ provide: BillingCheck, useClass: check }, BillingGuard],
+      exports: [BillingCheck, BillingGuard],
+    };
+  }
+
+  onModuleInit(): void {
+    if (!this.config.billingEnabled) {
+      new Logger('Billing').log('Billing gate off: MANA_CREDITS_URL is not set');
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { getInternalJson } from '../common/internal-http';
+import { TtlCache } from '../common/ttl-cache';
+import { BillingCheck } from './billing-check';
+
+interface SyncStatus {
+  active: boolean;
+  interval?: string;
+  pausedAt?: string | null;
+}
+
+/** The subscription state held by mana-credits, cached per user; unreachable means active. */
+@Injectable()
+export class CreditsBillingCheck extends BillingCheck {
+  private readonly logger = new Logger('Billing');
+  readonly cache = new TtlCache<boolean>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    super();
+  }
+
+  isActive(userId: string): Promise<boolean> {
+    return this.cache.get(userId, () => this.fetch(userId));
+  }
+
+  private async fetch(userId: string): Promise<{ value: boolean; ttlMs: number }> {
+    const url = `${this.config.manaCreditsUrl}/api/v1/internal/sync/status/${encodeURIComponent(userId)}`;
+    try {
+      const status = await getInternalJson<SyncStatus>(
+        url,
+        { 'X-Service-Key': this.config.manaServiceKey },
+        this.config.internalHttpTimeoutMs,
+      );
+      return { value: status?.active !== false, ttlMs: this.config.billingCacheTtlMs };
+    } catch (error) {
+      this.logger.warn(
+        `credits service unavailable, letting sync through: ${error instanceof Error ? error.message : error}`,
+      );
+      return { value: true, ttlMs: 0 };
+    }
+  }
+}
