@@ -22,6 +22,8 @@ export class SpaceWriteCheck1732700000003 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`DROP POLICY IF EXISTS sync_changes_space_member_write ON sync_changes`);
+    await queryRunner.query(
+      `DROP POLICY IF EXISTS sync_changes_space_member_write ON sync_changes`,
+    );
   }
 }

@@ -34,7 +34,10 @@ export async function createApp(
   });
   app.use(json({ limit: BODY_LIMIT }), bodyErrorHandler);
   app.enableCors({
-    origin: config.corsOrigins.length === 0 || config.corsOrigins.includes('*') ? true : config.corsOrigins,
+    origin:
+      config.corsOrigins.length === 0 || config.corsOrigins.includes('*')
+        ? true
+        : config.corsOrigins,
     credentials: true,
   });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true }));

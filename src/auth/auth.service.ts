@@ -34,7 +34,9 @@ export class AuthService {
 function isFetchFailure(error: unknown): boolean {
   return (
     error instanceof TypeError ||
-    (error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC' && /fetch|respon/i.test(error.message))
+    (error instanceof errors.JOSEError &&
+      error.code === 'ERR_JOSE_GENERIC' &&
+      /fetch|respon/i.test(error.message))
   );
 }
 
@@ -43,6 +45,7 @@ function describe(error: unknown): string {
   if (error instanceof errors.JOSEAlgNotAllowed) return 'Token algorithm not allowed';
   if (error instanceof errors.JWKSNoMatchingKey) return 'Token signed by an unknown key';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'Token signature invalid';
-  if (error instanceof errors.JWTClaimValidationFailed) return `Token claim invalid: ${error.claim}`;
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `Token claim invalid: ${error.claim}`;
   return 'Invalid token';
 }

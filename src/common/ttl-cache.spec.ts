@@ -9,7 +9,11 @@ describe('TtlCache', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
       return { value: 42, ttlMs: 1000 };
     };
-    const values = await Promise.all([cache.get('k', load), cache.get('k', load), cache.get('k', load)]);
+    const values = await Promise.all([
+      cache.get('k', load),
+      cache.get('k', load),
+      cache.get('k', load),
+    ]);
     expect(values).toEqual([42, 42, 42]);
     expect(loads).toBe(1);
     expect(await cache.get('k', load)).toBe(42);
@@ -28,7 +32,8 @@ describe('TtlCache', () => {
 
   it('drops the oldest entry when full', async () => {
     const cache = new TtlCache<string>(2);
-    for (const key of ['a', 'b', 'c']) await cache.get(key, async () => ({ value: key, ttlMs: 1000 }));
+    for (const key of ['a', 'b', 'c'])
+      await cache.get(key, async () => ({ value: key, ttlMs: 1000 }));
     let reloaded = false;
     await cache.get('a', async () => ((reloaded = true), { value: 'a', ttlMs: 1000 }));
     expect(reloaded).toBe(true);

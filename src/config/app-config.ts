@@ -118,7 +118,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     internalHttpTimeoutMs: int(env, 'INTERNAL_HTTP_TIMEOUT_MS', 3_000, 1, 120_000),
     membershipCacheTtlMs: int(env, 'MEMBERSHIP_CACHE_TTL_MS', 300_000, 0, 86_400_000),
     billingCacheTtlMs: int(env, 'BILLING_CACHE_TTL_MS', 300_000, 0, 86_400_000),
-    billingEnabled: bool(env, 'BILLING_ENABLED', url(env, 'MANA_CREDITS_URL', ['http:', 'https:']) !== undefined),
-    backupImportMaxBytes: int(env, 'BACKUP_IMPORT_MAX_BYTES', 512 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    billingEnabled: bool(
+      env,
+      'BILLING_ENABLED',
+      url(env, 'MANA_CREDITS_URL', ['http:', 'https:']) !== undefined,
+    ),
+    backupImportMaxBytes: int(
+      env,
+      'BACKUP_IMPORT_MAX_BYTES',
+      512 * 1024 * 1024,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
   };
 }

@@ -36,7 +36,9 @@ export class MigrationService implements OnModuleInit {
     } catch (error) {
       throw new Error(`Migration failed: ${error instanceof Error ? error.message : error}`);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]).catch(() => undefined);
+      await lock
+        .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()])
+        .catch(() => undefined);
       await lock.release();
     }
   }

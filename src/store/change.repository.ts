@@ -141,7 +141,9 @@ export class ChangeRepository {
     const params: unknown[] = [userId, q.appId, q.after.txId.toString(), q.after.seq.toString()];
     const param = (value: unknown): string => `$${params.push(value)}`;
     const owner =
-      spaceIds.length > 0 ? `(user_id = $1 OR space_id = ANY(${param(spaceIds)}::text[]))` : 'user_id = $1';
+      spaceIds.length > 0
+        ? `(user_id = $1 OR space_id = ANY(${param(spaceIds)}::text[]))`
+        : 'user_id = $1';
     const filters = [
       owner,
       'app_id = $2',

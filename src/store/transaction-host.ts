@@ -53,7 +53,10 @@ export class TransactionHost {
 
   private current(): ActiveTransaction {
     const tx = this.storage.getStore();
-    if (!tx) throw new Error('No RLS transaction is active: wrap the call in RlsTransactionRunner.runAsUser');
+    if (!tx)
+      throw new Error(
+        'No RLS transaction is active: wrap the call in RlsTransactionRunner.runAsUser',
+      );
     return tx;
   }
 }

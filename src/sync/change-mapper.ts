@@ -79,7 +79,12 @@ function splitFields(
   const values: Record<string, unknown> = {};
   const times: Record<string, string> = {};
   for (const [name, field] of Object.entries(fields)) {
-    if (field === null || typeof field !== 'object' || Array.isArray(field) || !('value' in field)) {
+    if (
+      field === null ||
+      typeof field !== 'object' ||
+      Array.isArray(field) ||
+      !('value' in field)
+    ) {
       reject(index, `fields.${name}`, 'must be an object {value, at}');
     }
     const at = field.at ?? field.updatedAt;
@@ -115,7 +120,10 @@ export function toServerChange(row: ChangeRow): ServerChange {
   } else if (row.op === 'update') {
     const meta = row.fieldMeta ?? {};
     change.fields = Object.fromEntries(
-      Object.entries(data).map(([name, value]) => [name, { value, at: meta[name] ?? row.createdAt }]),
+      Object.entries(data).map(([name, value]) => [
+        name,
+        { value, at: meta[name] ?? row.createdAt },
+      ]),
     );
   } else if (typeof data.deletedAt === 'string') {
     change.deletedAt = data.deletedAt;

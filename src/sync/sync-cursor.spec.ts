@@ -1,4 +1,10 @@
-import { EPOCH_CURSOR, formatCursor, InvalidCursorError, nextCursor, parseSince } from './sync-cursor';
+import {
+  EPOCH_CURSOR,
+  formatCursor,
+  InvalidCursorError,
+  nextCursor,
+  parseSince,
+} from './sync-cursor';
 
 const NOW = Date.parse('2026-11-27T12:00:00.000Z');
 
@@ -28,12 +34,16 @@ describe('sync cursor', () => {
     expect(formatCursor(cursor.position, cursor.timeMs) > since).toBe(true);
   });
 
-  it.each(['yesterday', '2026-13-01T00:00:00Z', '2026-11-27', '12345', '2026-11-27T12:00:00.000+01', 'null'])(
-    'rejects %s',
-    (since) => {
-      expect(() => parseSince(since)).toThrow(InvalidCursorError);
-    },
-  );
+  it.each([
+    'yesterday',
+    '2026-13-01T00:00:00Z',
+    '2026-11-27',
+    '12345',
+    '2026-11-27T12:00:00.000+01',
+    'null',
+  ])('rejects %s', (since) => {
+    expect(() => parseSince(since)).toThrow(InvalidCursorError);
+  });
 
   it('rejects positions beyond bigint', () => {
     expect(() => parseSince(`2026-11-27T12:00:00.000${'9'.repeat(19)}${'0'.repeat(19)}Z`)).toThrow(
@@ -45,7 +55,11 @@ describe('sync cursor', () => {
     const since = parseSince(EPOCH_CURSOR);
     const full = nextCursor(since, { last: { txId: 7n, seq: 3n }, full: true, horizon: 9n }, NOW);
     expect(parseSince(full).position).toEqual({ txId: 7n, seq: 3n });
-    const partial = nextCursor(since, { last: { txId: 7n, seq: 3n }, full: false, horizon: 9n }, NOW);
+    const partial = nextCursor(
+      since,
+      { last: { txId: 7n, seq: 3n }, full: false, horizon: 9n },
+      NOW,
+    );
     expect(parseSince(partial).position).toEqual({ txId: 9n, seq: 0n });
   });
 

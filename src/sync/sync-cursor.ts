@@ -19,8 +19,7 @@ export interface SyncCursor {
 
 const DIGITS = 19;
 const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})(\d{19})(\d{19})Z$/;
-const ISO_TIME =
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 export const EPOCH_CURSOR = '1970-01-01T00:00:00.000Z';

@@ -67,7 +67,12 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     const catchUp = async (table: string, always: boolean, waitFor = -1n): Promise<void> => {
       for (let attempt = 0; !closed; attempt++) {
         const result = await this.runner.runAsUser(request.user, () =>
-          this.sync.read({ appId: request.appId, table, since: cursors.get(table)!, clientId: request.clientId }),
+          this.sync.read({
+            appId: request.appId,
+            table,
+            since: cursors.get(table)!,
+            clientId: request.clientId,
+          }),
         );
         const { response } = result;
         cursors.set(table, parseSince(response.syncedUntil));

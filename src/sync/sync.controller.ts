@@ -44,7 +44,8 @@ export class SyncController {
     @Headers('x-client-id') headerClientId?: string,
   ): Promise<SyncResponse> {
     const clientId = headerClientId || body.clientId;
-    if (!clientId) throw new BadRequestException('clientId is required (body or X-Client-Id header)');
+    if (!clientId)
+      throw new BadRequestException('clientId is required (body or X-Client-Id header)');
     return this.sync.push(appId, clientId, body, user);
   }
 
@@ -67,8 +68,11 @@ export class SyncController {
     @Res() res: Response,
     @Headers('x-client-id') headerClientId?: string,
   ): void {
-    const collections = [...new Set(query.collections.split(',').map((c) => c.trim()))].filter(Boolean);
-    if (collections.length === 0) throw new BadRequestException('collections must name at least one');
+    const collections = [...new Set(query.collections.split(',').map((c) => c.trim()))].filter(
+      Boolean,
+    );
+    if (collections.length === 0)
+      throw new BadRequestException('collections must name at least one');
     const since = cursorOf(query.since);
     res.status(200).set({
       'Content-Type': 'text/event-stream',

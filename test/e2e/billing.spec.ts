@@ -44,7 +44,11 @@ describe('billing gate', () => {
     ];
     for (const response of responses) {
       expect(response.status).toBe(402);
-      expect(response.body).toEqual({ statusCode: 402, error: 'sync_inactive', message: expect.any(String) });
+      expect(response.body).toEqual({
+        statusCode: 402,
+        error: 'sync_inactive',
+        message: expect.any(String),
+      });
     }
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM sync_changes`);
     expect(rows[0].n).toBe(0);
@@ -53,7 +57,9 @@ describe('billing gate', () => {
   it('lets an exempt app through without asking the credits service', async () => {
     const before = credits.requests;
     const lapsed = await client('lapsed', 'free-app');
-    expect((await lapsed.push([{ table: 'tasks', id: 't', op: 'insert', data: {} }])).status).toBe(200);
+    expect((await lapsed.push([{ table: 'tasks', id: 't', op: 'insert', data: {} }])).status).toBe(
+      200,
+    );
     expect(credits.requests).toBe(before);
   });
 

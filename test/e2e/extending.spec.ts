@@ -1,4 +1,10 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Module } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  Module,
+} from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { BillingCheck } from '../../src/billing/billing-check';
 import { Memberships, MembershipProvider } from '../../src/spaces/membership-provider';
@@ -30,7 +36,8 @@ class AllowListBillingCheck extends BillingCheck {
 class MaintenanceGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<{ headers: Record<string, string> }>();
-    if (request.headers['x-maintenance'] === 'on') throw new ForbiddenException('Down for maintenance');
+    if (request.headers['x-maintenance'] === 'on')
+      throw new ForbiddenException('Down for maintenance');
     return true;
   }
 }
@@ -67,12 +74,20 @@ describe('extension points (docs/extending.md)', () => {
     const bob = new SyncClient(service.url, await auth.token('bob'), 'bob-1');
     const carol = new SyncClient(service.url, await auth.token('carol'), 'carol-1');
     expect(
-      (await alice.push([{ table: 'plans', id: 'p1', op: 'insert', data: {}, spaceId: 'team-red' }])).status,
+      (
+        await alice.push([
+          { table: 'plans', id: 'p1', op: 'insert', data: {}, spaceId: 'team-red' },
+        ])
+      ).status,
     ).toBe(200);
     expect((await bob.pullAll('plans')).changes.map((c) => c.id)).toEqual(['p1']);
     expect((await carol.pullAll('plans')).changes).toEqual([]);
     expect(
-      (await carol.push([{ table: 'plans', id: 'p2', op: 'insert', data: {}, spaceId: 'team-red' }])).status,
+      (
+        await carol.push([
+          { table: 'plans', id: 'p2', op: 'insert', data: {}, spaceId: 'team-red' },
+        ])
+      ).status,
     ).toBe(403);
   });
 
@@ -83,7 +98,9 @@ describe('extension points (docs/extending.md)', () => {
 
   it('runs a custom global guard', async () => {
     const alice = new SyncClient(service.url, await auth.token('alice'), 'alice-1');
-    const blocked = await alice.request('GET', '/sync/todo/pull?collection=plans', undefined, { 'x-maintenance': 'on' });
+    const blocked = await alice.request('GET', '/sync/todo/pull?collection=plans', undefined, {
+      'x-maintenance': 'on',
+    });
     expect(blocked.status).toBe(403);
     expect(blocked.body.message).toBe('Down for maintenance');
   });

@@ -38,7 +38,10 @@ describe('shared spaces', () => {
   });
 
   async function countRows(sql: string, params: unknown[] = []): Promise<number> {
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM sync_changes WHERE ${sql}`, params);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM sync_changes WHERE ${sql}`,
+      params,
+    );
     return rows[0].n;
   }
 
@@ -47,8 +50,20 @@ describe('shared spaces', () => {
     await stream.waitFor((events) => events.some((e) => e.event === 'changes'));
 
     const push = await owner.push([
-      { table: 'lists', id: 'shared-1', op: 'insert', data: { name: 'Groceries' }, spaceId: 'space-s' },
-      { table: 'lists', id: 'private-1', op: 'insert', data: { name: 'Mine' }, spaceId: '_personal:owner' },
+      {
+        table: 'lists',
+        id: 'shared-1',
+        op: 'insert',
+        data: { name: 'Groceries' },
+        spaceId: 'space-s',
+      },
+      {
+        table: 'lists',
+        id: 'private-1',
+        op: 'insert',
+        data: { name: 'Mine' },
+        spaceId: '_personal:owner',
+      },
     ]);
     expect(push.status).toBe(200);
 
@@ -57,7 +72,9 @@ describe('shared spaces', () => {
     const pushResponse = await member.push([]);
     expect(pushResponse.body.serverChanges.map((c: any) => c.id)).toEqual(['shared-1']);
     const live = await stream.waitFor((events) =>
-      events.some((e) => e.event === 'changes' && e.data.changes.some((c: any) => c.id === 'shared-1')),
+      events.some(
+        (e) => e.event === 'changes' && e.data.changes.some((c: any) => c.id === 'shared-1'),
+      ),
     );
     expect(live.length).toBeGreaterThan(1);
     stream.close();
@@ -75,7 +92,7 @@ describe('shared spaces', () => {
     await sleep(TTL_MS + 100);
   });
 
-  it("refuses a write into a foreign space (403) and stores nothing of the push", async () => {
+  it('refuses a write into a foreign space (403) and stores nothing of the push', async () => {
     for (const spaceId of ['space-s', '_personal:owner']) {
       const response = await stranger.push([
         { table: 'notes', id: 'ok', op: 'insert', data: {} },
@@ -86,8 +103,11 @@ describe('shared spaces', () => {
     }
     expect(await countRows(`user_id = 'stranger'`)).toBe(0);
     expect(
-      (await stranger.push([{ table: 'notes', id: 'mine', op: 'insert', data: {}, spaceId: '_personal:stranger' }]))
-        .status,
+      (
+        await stranger.push([
+          { table: 'notes', id: 'mine', op: 'insert', data: {}, spaceId: '_personal:stranger' },
+        ])
+      ).status,
     ).toBe(200);
   });
 

@@ -25,8 +25,11 @@ async function schemaSnapshot(db: TestDatabase): Promise<string> {
                     WHERE tablename = 'sync_changes' ORDER BY indexname`),
     db.pool.query(`SELECT policyname, cmd, qual, with_check FROM pg_policies
                     WHERE tablename = 'sync_changes' ORDER BY policyname`),
-    db.pool.query(`SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'sync_changes'`),
-    db.pool.query(`SELECT grantee, column_name, privilege_type FROM information_schema.column_privileges
+    db.pool.query(
+      `SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'sync_changes'`,
+    ),
+    db.pool
+      .query(`SELECT grantee, column_name, privilege_type FROM information_schema.column_privileges
                     WHERE table_name = 'sync_changes' ORDER BY grantee, column_name, privilege_type`),
   ]);
   return JSON.stringify(parts.map((p) => p.rows));
@@ -60,9 +63,9 @@ describe('migrations', () => {
         'idx_sync_changes_user_space_app_since',
       ]),
     );
-    expect(indexes.find((i) => i.indexname === 'idx_sync_changes_user_space_app_since')!.indexdef).toMatch(
-      /WHERE \(space_id IS NOT NULL\)/,
-    );
+    expect(
+      indexes.find((i) => i.indexname === 'idx_sync_changes_user_space_app_since')!.indexdef,
+    ).toMatch(/WHERE \(space_id IS NOT NULL\)/);
     const { rows: policies } = await db.pool.query(
       `SELECT policyname, cmd FROM pg_policies WHERE tablename = 'sync_changes' ORDER BY policyname`,
     );
@@ -114,13 +117,16 @@ describe('migrations', () => {
              'insert', jsonb_build_object('title', 'Task ' || i), '{}', 'go-client',
              timestamptz '2026-01-01' + i * interval '1 second', '{"kind":"user"}', 'user'
         FROM generate_series(1, 1500) i`);
-    const before = (await db.pool.query(`SELECT id, data, created_at FROM sync_changes ORDER BY id`)).rows;
+    const before = (
+      await db.pool.query(`SELECT id, data, created_at FROM sync_changes ORDER BY id`)
+    ).rows;
 
     const source = await migrationSource(db.url);
     await source.runMigrations();
     await source.destroy();
 
-    const after = (await db.pool.query(`SELECT id, data, created_at FROM sync_changes ORDER BY id`)).rows;
+    const after = (await db.pool.query(`SELECT id, data, created_at FROM sync_changes ORDER BY id`))
+      .rows;
     expect(after).toEqual(before);
     // Adopted rows precede every new one, in their original order.
     const { rows: order } = await db.pool.query(
@@ -173,7 +179,10 @@ describe('migrations', () => {
       );
       // The failed migration left nothing half-done: only the two before it are recorded.
       const { rows } = await db.pool.query(`SELECT name FROM sync_migrations ORDER BY id`);
-      expect(rows.map((r) => r.name)).toEqual(['InitialSchema1732700000000', 'ChangeCursor1732700000001']);
+      expect(rows.map((r) => r.name)).toEqual([
+        'InitialSchema1732700000000',
+        'ChangeCursor1732700000001',
+      ]);
       const { rows: grants } = await db.pool.query(
         `SELECT 1 FROM information_schema.role_table_grants WHERE table_name = 'sync_changes' AND grantee = $1`,
         [`${db.name}_role`],

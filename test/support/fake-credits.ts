@@ -28,7 +28,13 @@ export class FakeCreditsServer {
       else if (this.failWith) res.statusCode = this.failWith;
       const active = !this.inactiveUsers.has(userId);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ active, interval: 'month', pausedAt: active ? null : '2026-11-01T00:00:00Z' }));
+      res.end(
+        JSON.stringify({
+          active,
+          interval: 'month',
+          pausedAt: active ? null : '2026-11-01T00:00:00Z',
+        }),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;

@@ -32,7 +32,10 @@ export default async function globalSetup(): Promise<void> {
     await client.end();
   }
   const config = loadConfig({ DATABASE_URL: databaseUrl(template, admin) });
-  const source = new DataSource({ ...dataSourceOptions(config, databaseUrl(template, admin)), poolSize: 1 });
+  const source = new DataSource({
+    ...dataSourceOptions(config, databaseUrl(template, admin)),
+    poolSize: 1,
+  });
   await source.initialize();
   try {
     await source.runMigrations({ transaction: 'each' });

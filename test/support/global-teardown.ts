@@ -11,7 +11,6 @@ export default async function globalTeardown(): Promise<void> {
     await client.end();
   }
   const embedded = (globalThis as Record<string, unknown>).__embeddedPostgres as
-    | EmbeddedPostgresHandle
-    | undefined;
+    EmbeddedPostgresHandle | undefined;
   await embedded?.stop();
 }

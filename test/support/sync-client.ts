@@ -15,7 +15,11 @@ export class SyncClient {
     readonly appId = 'todo',
   ) {}
 
-  async push(changes: unknown[], since?: string, extra: Record<string, unknown> = {}): Promise<HttpResult> {
+  async push(
+    changes: unknown[],
+    since?: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<HttpResult> {
     return this.request('POST', `/sync/${this.appId}`, {
       clientId: this.clientId,
       since: since ?? '1970-01-01T00:00:00.000Z',
@@ -45,7 +49,12 @@ export class SyncClient {
     }
   }
 
-  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {
@@ -115,7 +124,9 @@ export class SseStream {
 
   static open(url: string, headers: Record<string, string>): Promise<SseStream> {
     return new Promise((resolve, reject) => {
-      const req = httpRequest(url, { headers }, (res) => resolve(new SseStream(res, () => req.destroy())));
+      const req = httpRequest(url, { headers }, (res) =>
+        resolve(new SseStream(res, () => req.destroy())),
+      );
       req.on('error', reject);
       req.end();
     });
@@ -127,7 +138,9 @@ export class SseStream {
     while (!predicate(this.events)) {
       const left = deadline - Date.now();
       if (left <= 0 || this.ended) {
-        throw new Error(`SSE: condition not met; events: ${JSON.stringify(this.events).slice(0, 2000)}`);
+        throw new Error(
+          `SSE: condition not met; events: ${JSON.stringify(this.events).slice(0, 2000)}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);

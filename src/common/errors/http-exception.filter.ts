@@ -34,7 +34,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const error = this.normalize(exception);
     const body = toErrorBody(error);
     if (body.statusCode >= 500 && !(error instanceof ServiceUnavailableError)) {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : exception);
+      this.logger.error(
+        exception instanceof Error ? (exception.stack ?? exception.message) : exception,
+      );
     }
     if (response.headersSent) {
       response.destroy();
