@@ -56,7 +56,9 @@ export class RlsRole1732700000002 implements MigrationInterface {
     }
     if (!p.exists) {
       if (!p.superuser && !p.createrole) {
-        throw new Error(`Role "${role}" does not exist and "${p.user}" may not create roles; ${dba}`);
+        throw new Error(
+          `Role "${role}" does not exist and "${p.user}" may not create roles; ${dba}`,
+        );
       }
       // Roles are cluster-wide: another database's migration may create it at the same moment.
       await queryRunner.query(`
@@ -69,13 +71,17 @@ export class RlsRole1732700000002 implements MigrationInterface {
       try {
         await queryRunner.query(`GRANT ${role} TO ${p.user}`);
       } catch {
-        throw new Error(`"${p.user}" is not a member of role "${role}" and may not grant it; ${dba}`);
+        throw new Error(
+          `"${p.user}" is not a member of role "${role}" and may not grant it; ${dba}`,
+        );
       }
     }
     await queryRunner.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
     await queryRunner.query(`GRANT SELECT ON sync_changes TO ${role}`);
     // Not tx_id or seq: they are the cursor position and must come from their defaults.
-    await queryRunner.query(`GRANT INSERT (${WRITABLE_COLUMNS.join(', ')}) ON sync_changes TO ${role}`);
+    await queryRunner.query(
+      `GRANT INSERT (${WRITABLE_COLUMNS.join(', ')}) ON sync_changes TO ${role}`,
+    );
     await queryRunner.query(`GRANT USAGE ON SEQUENCE sync_changes_seq_seq TO ${role}`);
   }
 
@@ -83,7 +89,9 @@ export class RlsRole1732700000002 implements MigrationInterface {
     // The role is cluster-wide and may serve other databases: only this database's grants go.
     const role = rlsRoleFromEnv();
     await queryRunner.query(`REVOKE USAGE ON SEQUENCE sync_changes_seq_seq FROM ${role}`);
-    await queryRunner.query(`REVOKE INSERT (${WRITABLE_COLUMNS.join(', ')}) ON sync_changes FROM ${role}`);
+    await queryRunner.query(
+      `REVOKE INSERT (${WRITABLE_COLUMNS.join(', ')}) ON sync_changes FROM ${role}`,
+    );
     await queryRunner.query(`REVOKE SELECT ON sync_changes FROM ${role}`);
   }
 }

@@ -34,7 +34,9 @@ export class MigrationService implements OnModuleInit {
       );
       return names;
     } catch (error) {
-      throw new Error(`Migration failed: ${error instanceof Error ? error.message : error}`);
+      throw new Error(`Migration failed: ${error instanceof Error ? error.message : error}`, {
+        cause: error,
+      });
     } finally {
       await lock
         .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()])

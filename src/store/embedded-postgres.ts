@@ -45,6 +45,7 @@ export async function startEmbeddedPostgres(options: {
       `Embedded PostgreSQL did not start in ${dir} on port ${options.port}: ${
         error instanceof Error ? error.message : detail || 'it exited early'
       }`,
+      { cause: error },
     );
   }
   const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}`;

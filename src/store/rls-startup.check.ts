@@ -51,6 +51,7 @@ export class RlsStartupCheck implements OnApplicationBootstrap {
         `Refusing to serve: cannot switch to role "${this.config.rlsRole}" (${
           error instanceof Error ? error.message : error
         }); run the migrations or see README "Database role"`,
+        { cause: error },
       );
     } finally {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);

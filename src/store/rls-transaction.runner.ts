@@ -66,7 +66,9 @@ export class RlsTransactionRunner {
       try {
         callback();
       } catch (error) {
-        this.logger.error(`after-commit callback failed: ${error instanceof Error ? error.message : error}`);
+        this.logger.error(
+          `after-commit callback failed: ${error instanceof Error ? error.message : error}`,
+        );
       }
     }
   }
