@@ -2,6 +2,7 @@ import { InitialSchema1732700000000 } from './1732700000000-initial-schema';
 import { ChangeCursor1732700000001 } from './1732700000001-change-cursor';
 import { RlsRole1732700000002 } from './1732700000002-rls-role';
 import { SpaceWriteCheck1732700000003 } from './1732700000003-space-write-check';
+import { IdempotencyKeys1732700000004 } from './1732700000004-idempotency-keys';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   ChangeCursor1732700000001,
   RlsRole1732700000002,
   SpaceWriteCheck1732700000003,
+  IdempotencyKeys1732700000004,
 ];

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ChangeRepository } from './change.repository';
+import { IdempotencyRepository } from './idempotency.repository';
 import { Database } from './database';
 import { RlsStartupCheck } from './rls-startup.check';
 import { RlsTransactionInterceptor } from './rls-transaction.interceptor';
@@ -19,6 +20,7 @@ import { TransactionHost } from './transaction-host';
     RlsTransactionInterceptor,
     RlsStartupCheck,
     ChangeRepository,
+    IdempotencyRepository,
   ],
   exports: [
     DataSource,
@@ -26,6 +28,7 @@ import { TransactionHost } from './transaction-host';
     RlsTransactionRunner,
     RlsTransactionInterceptor,
     ChangeRepository,
+    IdempotencyRepository,
   ],
 })
 export class StoreModule {}

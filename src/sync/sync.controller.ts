@@ -26,6 +26,8 @@ import { SyncResponse } from './dto/sync-response.dto';
 import { SyncStreamService } from './sync-stream.service';
 import { cursorOf, SyncService } from './sync.service';
 
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
 @Controller('sync')
 @UseGuards(AuthGuard, BillingGuard, MembershipGuard)
 export class SyncController {
@@ -42,11 +44,16 @@ export class SyncController {
     @Body() body: PushDto,
     @CurrentUser() user: AuthenticatedUser,
     @Headers('x-client-id') headerClientId?: string,
+    @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<SyncResponse> {
     const clientId = headerClientId || body.clientId;
-    if (!clientId)
+    if (!clientId) {
       throw new BadRequestException('clientId is required (body or X-Client-Id header)');
-    return this.sync.push(appId, clientId, body, user);
+    }
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BadRequestException('Idempotency-Key must be 1-200 visible ASCII characters');
+    }
+    return this.sync.push(appId, clientId, body, user, idempotencyKey);
   }
 
   @Get(':appId/pull')
@@ -71,8 +78,9 @@ export class SyncController {
     const collections = [...new Set(query.collections.split(',').map((c) => c.trim()))].filter(
       Boolean,
     );
-    if (collections.length === 0)
+    if (collections.length === 0) {
       throw new BadRequestException('collections must name at least one');
+    }
     const since = cursorOf(query.since);
     res.status(200).set({
       'Content-Type': 'text/event-stream',

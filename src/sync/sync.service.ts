@@ -1,10 +1,17 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import { createHash } from 'crypto';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { ChangeBus } from '../realtime/change-bus';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
 import { ChangeRepository } from '../store/change.repository';
+import { IdempotencyRepository } from '../store/idempotency.repository';
 import { schemaVersionOf, toNewChange, toServerChange } from './change-mapper';
 import { PushDto } from './dto/push.dto';
 import { SyncResponse } from './dto/sync-response.dto';
@@ -31,6 +38,7 @@ export interface ReadResult {
 export class SyncService {
   constructor(
     private readonly changes: ChangeRepository,
+    private readonly idempotency: IdempotencyRepository,
     private readonly bus: ChangeBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -41,7 +49,12 @@ export class SyncService {
     clientId: string,
     body: PushDto,
     user: AuthenticatedUser,
+    idempotencyKey?: string,
   ): Promise<SyncResponse> {
+    if (idempotencyKey !== undefined) {
+      const replay = await this.replayOf(idempotencyKey, { appId, clientId, body });
+      if (replay) return replay;
+    }
     const since = cursorOf(body.since);
     const max = this.config.maxSchemaVersion;
     const ctx = {
@@ -69,7 +82,25 @@ export class SyncService {
         txId: txId.toString(),
       });
     }
-    return (await this.read({ appId, since, clientId })).response;
+    const { response } = await this.read({ appId, since, clientId });
+    if (idempotencyKey !== undefined) await this.idempotency.saveResponse(idempotencyKey, response);
+    return response;
+  }
+
+  /**
+   * The stored answer of an earlier push with this key, or undefined when the
+   * key is new (and now claimed by this push, in its transaction).
+   */
+  private async replayOf(key: string, request: unknown): Promise<SyncResponse | undefined> {
+    const hash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+    const earlier = await this.idempotency.claim<SyncResponse>(key, hash);
+    if (!earlier) return undefined;
+    if (earlier.requestHash !== hash || !earlier.response) {
+      throw new UnprocessableEntityException(
+        'Idempotency-Key was already used for a different request',
+      );
+    }
+    return earlier.response;
   }
 
   /** One page of changes of one collection since `since`. */

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
 import { loadConfig } from '../../src/config/app-config';
 import { dataSourceOptions } from '../../src/store/data-source-options';
 import { START } from '../../src/store/log-position';
@@ -100,7 +101,7 @@ describe('migrations', () => {
 
   it('running twice changes nothing', async () => {
     const source = await migrationSource(db.url);
-    expect((await source.runMigrations()).length).toBe(4);
+    expect((await source.runMigrations()).length).toBe(MIGRATIONS.length);
     const before = await schemaSnapshot(db);
     expect(await source.runMigrations()).toEqual([]);
     await source.destroy();
@@ -149,10 +150,10 @@ describe('migrations', () => {
   it('reverts every migration and runs them again', async () => {
     const source = await migrationSource(db.url);
     await source.runMigrations();
-    for (let i = 0; i < 4; i++) await source.undoLastMigration();
+    for (let i = 0; i < MIGRATIONS.length; i++) await source.undoLastMigration();
     const { rows } = await db.pool.query(`SELECT to_regclass('sync_changes') AS t`);
     expect(rows).toEqual([{ t: null }]);
-    expect((await source.runMigrations()).length).toBe(4);
+    expect((await source.runMigrations()).length).toBe(MIGRATIONS.length);
     await source.destroy();
     const { rows: count } = await db.pool.query(`SELECT count(*)::int AS n FROM sync_changes`);
     expect(count).toEqual([{ n: 0 }]);
