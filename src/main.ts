@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadConfig } from './config/app-config';
 import { createApp } from './bootstrap';
+import { closeGracefullyOnSignals } from './shutdown';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
+  closeGracefullyOnSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port);
   new Logger('Bootstrap').log(`sync-server listening on port ${config.port}`);
 }

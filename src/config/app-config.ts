@@ -36,8 +36,18 @@ export interface AppConfig {
   billingCacheTtlMs: number;
   /** The billing gate runs when MANA_CREDITS_URL is set, or when a custom BillingCheck forces it. */
   billingEnabled: boolean;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take before connections are cut. */
+  shutdownTimeoutMs: number;
   /** Largest archive `POST /backup/import` accepts (413 beyond). */
   backupImportMaxBytes: number;
+  /** A WebSocket that has not sent `{type:'auth'}` by then is closed (1008). */
+  wsAuthTimeoutMs: number;
+  /** Server ping period; a socket that has not answered the previous ping is terminated. */
+  wsPingIntervalMs: number;
+  /** A socket whose unsent output exceeds this is a slow consumer and is terminated. */
+  wsMaxBufferedBytes: number;
+  /** How often the space memberships of connected WebSocket users are looked up again. */
+  wsMembershipRefreshMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -123,6 +133,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       'BILLING_ENABLED',
       url(env, 'MANA_CREDITS_URL', ['http:', 'https:']) !== undefined,
     ),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     backupImportMaxBytes: int(
       env,
       'BACKUP_IMPORT_MAX_BYTES',
@@ -130,5 +141,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       1,
       Number.MAX_SAFE_INTEGER,
     ),
+    wsAuthTimeoutMs: int(env, 'WS_AUTH_TIMEOUT_MS', 10_000, 10, 600_000),
+    wsPingIntervalMs: int(env, 'WS_PING_INTERVAL_MS', 30_000, 10, 3_600_000),
+    wsMaxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 1_048_576, 1_024, 1_073_741_824),
+    wsMembershipRefreshMs: int(env, 'WS_MEMBERSHIP_REFRESH_MS', 60_000, 10, 86_400_000),
   };
 }

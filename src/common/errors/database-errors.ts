@@ -18,15 +18,17 @@ const UNAVAILABLE_MESSAGES = [
 
 /** True for errors that mean "the database is not reachable right now", as opposed to a bug or bad input. */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const err = error as Error & { code?: string; driverError?: unknown };
+  // Duck-typed: errors of Node's net module may come from another realm (e.g. under jest).
+  if (typeof error !== 'object' || error === null) return false;
+  const err = error as { code?: unknown; message?: unknown; driverError?: unknown };
   if (err.driverError && err.driverError !== error && isDatabaseUnavailable(err.driverError)) {
     return true;
   }
-  const code = err.code ?? '';
+  const code = typeof err.code === 'string' ? err.code : '';
   if (code.startsWith('08') || UNAVAILABLE_CODES.has(code)) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) return true;
-  return UNAVAILABLE_MESSAGES.some((m) => err.message.includes(m));
+  const message = typeof err.message === 'string' ? err.message : '';
+  return UNAVAILABLE_MESSAGES.some((m) => message.includes(m));
 }
 
 function sqlState(error: unknown): string {
