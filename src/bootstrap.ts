@@ -15,6 +15,7 @@ import { json } from 'express';
 import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
+import { RealtimeWsAdapter } from './realtime/realtime-ws.adapter';
 
 export const BODY_LIMIT = '10mb';
 
@@ -42,6 +43,7 @@ export async function createApp(
   });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true }));
   app.useGlobalFilters(new HttpExceptionFilter());
+  app.useWebSocketAdapter(new RealtimeWsAdapter(app));
   return app;
 }
 

@@ -1,10 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
+import { HealthReport, HealthService } from './health.service';
 
 @Controller('health')
 export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
   /** Liveness: answers without touching the database. */
   @Get()
-  health(): { status: string; service: string } {
-    return { status: 'ok', service: 'sync-server' };
+  report(): HealthReport {
+    return this.health.report();
   }
 }

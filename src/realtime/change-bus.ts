@@ -4,6 +4,10 @@ export interface ChangeEvent {
   userId: string;
   /** The pushing client, so its own streams are not woken by its own push. */
   clientId: string;
+  /**
+   * Tables the push wrote. Empty means "something changed in this app": a push
+   * touching too many tables to name within a NOTIFY payload; treat it as every table.
+   */
   tables: string[];
   /** Spaces the pushed rows belong to; their members are told too. */
   spaceIds: string[];
@@ -15,7 +19,8 @@ export type ChangeListener = (event: ChangeEvent) => void;
 
 /**
  * Delivers change events to every listener once the push has committed.
- * Swappable through DI (in-process for one instance, PostgreSQL NOTIFY across instances).
+ * Swappable through DI: InProcessChangeBus (one instance) or PostgresChangeBus
+ * (LISTEN/NOTIFY, every instance on the database; the default).
  */
 export abstract class ChangeBus {
   /** Called inside the push transaction: the event goes out only if it commits. */

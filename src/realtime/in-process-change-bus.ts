@@ -1,13 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { TransactionHost } from '../store/transaction-host';
 import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
 
 /** Listeners in this process only, told after the transaction commits. */
 @Injectable()
 export class InProcessChangeBus extends ChangeBus {
+  private readonly log = new Logger('ChangeBus');
   private readonly listeners = new Set<ChangeListener>();
 
-  constructor(private readonly tx: TransactionHost) {
+  constructor(protected readonly tx: TransactionHost) {
     super();
   }
 
@@ -21,6 +22,13 @@ export class InProcessChangeBus extends ChangeBus {
   }
 
   protected emit(event: ChangeEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      // One failing listener must not keep the event from the others.
+      try {
+        listener(event);
+      } catch (error) {
+        this.log.error(`change listener failed: ${error instanceof Error ? error.message : error}`);
+      }
+    }
   }
 }

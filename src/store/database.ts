@@ -1,5 +1,6 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
@@ -41,6 +42,7 @@ export class Database implements OnApplicationShutdown {
       await this.embedded?.stop();
       throw new Error(
         `Cannot connect to PostgreSQL at ${redact(url)}: ${error instanceof Error ? error.message : error}`,
+        { cause: error },
       );
     }
   }
@@ -49,6 +51,17 @@ export class Database implements OnApplicationShutdown {
     if (this.source?.isInitialized) await this.source.destroy();
     await this.embedded?.stop();
   }
+}
+
+/**
+ * The URL the service's pool connects to (the embedded server's without
+ * DATABASE_URL), for the few connections that must live outside the pool
+ * (the LISTEN connection of the change bus).
+ */
+export function databaseUrlOf(dataSource: DataSource): string {
+  const { url } = dataSource.options as PostgresDataSourceOptions;
+  if (!url) throw new Error('The DataSource has no connection URL');
+  return url;
 }
 
 function redact(url: string): string {

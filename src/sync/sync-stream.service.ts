@@ -106,7 +106,9 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     const onChange = (event: ChangeEvent): void => {
       if (closed || !concerns(request, event)) return;
       const wasIdle = pending.size === 0;
-      for (const table of event.tables) {
+      // No tables: the notification was too large to name them, so any collection may have changed.
+      const tables = event.tables.length > 0 ? event.tables : [...cursors.keys()];
+      for (const table of tables) {
         if (!cursors.has(table)) continue;
         const txId = BigInt(event.txId);
         if ((pending.get(table) ?? -1n) < txId) pending.set(table, txId);

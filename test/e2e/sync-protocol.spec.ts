@@ -13,7 +13,13 @@ describe('sync protocol (mana-sync wire compatibility)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     auth = await new FakeAuthServer().start();
-    service = await startTestApp({ DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl });
+    auth.memberships.set('user-1', ['space-explicit', 'space-from-data', 'space-from-fields']);
+    service = await startTestApp({
+      DATABASE_URL: db.url,
+      JWKS_URL: auth.jwksUrl,
+      MANA_AUTH_URL: auth.url,
+      MANA_SERVICE_KEY: auth.serviceKey,
+    });
     const token = await auth.token('user-1');
     a = new SyncClient(service.url, token, 'client-a');
     b = new SyncClient(service.url, token, 'client-b');

@@ -1,0 +1,163 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { databaseUrlOf } from '../store/database';
+import { CHANGE_CHANNEL } from './change-event-codec';
+
+/** The LISTEN connection's name in pg_stat_activity, so operators (and tests) can find it. */
+export const LISTENER_APPLICATION_NAME = 'sync-server-listener';
+
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+/** A silently dead TCP connection would otherwise only show up when the OS gives up on it. */
+const PROBE_INTERVAL_MS = 30_000;
+const QUERY_TIMEOUT_MS = 10_000;
+
+export type PayloadHandler = (payload: string) => void;
+
+/**
+ * The one dedicated connection per instance that LISTENs for change
+ * notifications. Not from the pool: a pooled connection is handed to other
+ * work and would lose the LISTEN. When it breaks (database restart,
+ * pg_terminate_backend, network) it is re-opened with backoff and LISTEN is
+ * re-issued. Notifications sent while it is down are not replayed: clients
+ * catch up with their next sync.
+ */
+@Injectable()
+export class NotificationListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('NotificationListener');
+  private readonly handlers = new Set<PayloadHandler>();
+  /** Clients already given up on: their late 'error'/'end' events must not schedule another retry. */
+  private readonly dropped = new WeakSet<Client>();
+  private client?: Client;
+  private connecting?: Promise<void>;
+  private retryTimer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** True while the connection is up and LISTENing. */
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
+  onPayload(handler: PayloadHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** The first attempt is awaited so an instance hears pushes from the moment it serves. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.connect();
+    this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS).unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.probeTimer);
+    await this.connecting;
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      this.dropped.add(client);
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private connect(): Promise<void> {
+    this.connecting = this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    const client = new Client({
+      connectionString: databaseUrlOf(this.dataSource),
+      application_name: LISTENER_APPLICATION_NAME,
+      connectionTimeoutMillis: this.config.dbConnectTimeoutMs,
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    client.on('notification', ({ channel, payload }) => {
+      if (channel === CHANGE_CHANNEL && payload !== undefined) this.deliver(payload);
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+    } catch (error) {
+      this.lost(client, error);
+      return;
+    }
+    if (this.stopped || this.dropped.has(client)) {
+      this.dropped.add(client);
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    if (this.failures > 0) {
+      this.logger.log(
+        `LISTEN "${CHANGE_CHANNEL}" re-established after ${this.failures} attempt(s)`,
+      );
+    }
+    this.failures = 0;
+  }
+
+  private lost(client: Client, error: unknown): void {
+    if (this.dropped.has(client)) return;
+    this.dropped.add(client);
+    if (this.client === client) this.client = undefined;
+    client.removeAllListeners('notification');
+    void client.end().catch(() => undefined);
+    if (this.stopped) return;
+    const delay = backoff(this.failures++);
+    this.logger.warn(
+      `LISTEN connection lost (${error instanceof Error ? error.message : error}); retrying in ${delay} ms`,
+    );
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private async probe(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    try {
+      await client.query('SELECT 1');
+    } catch (error) {
+      this.lost(client, error);
+    }
+  }
+
+  private deliver(payload: string): void {
+    for (const handler of this.handlers) {
+      try {
+        handler(payload);
+      } catch (error) {
+        this.logger.error(
+          `notification handler failed: ${error instanceof Error ? error.message : error}`,
+        );
+      }
+    }
+  }
+}
+
+/** Exponential from 100 ms to 5 s, with jitter so instances do not reconnect in lockstep. */
+function backoff(failures: number): number {
+  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(failures, 16));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
