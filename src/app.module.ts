@@ -12,6 +12,7 @@ import { MigrationModule } from './migration/migration.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { StoreModule } from './store/store.module';
 import { SyncModule } from './sync/sync.module';
+import { BackupModule } from './backup/backup.module';
 
 /** What a team can plug in without forking (docs/extending.md). */
 export interface AppExtensions {
@@ -40,6 +41,7 @@ export class AppModule {
         HealthModule,
         RealtimeModule,
         SyncModule,
+        BackupModule,
         ...(extensions.imports ?? []),
       ],
     };

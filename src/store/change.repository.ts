@@ -199,12 +199,17 @@ export class ChangeRepository {
     const { userId } = this.tx.scope;
     const queryRunner = this.tx.manager.queryRunner as PostgresQueryRunner;
     const client = (await queryRunner.connect()) as PoolClient;
-    return client.query(
-      new QueryStream(
-        `SELECT ${COLUMNS} FROM sync_changes WHERE user_id = $1 ORDER BY tx_id, seq`,
-        [userId],
-        { batchSize },
-      ),
+    const stream = new QueryStream(
+      `SELECT ${COLUMNS} FROM sync_changes WHERE user_id = $1 ORDER BY tx_id, seq`,
+      [userId],
+      { batchSize },
     );
+    // pg-cursor's close() never calls back on a connection the server dropped (node-postgres
+    // #2588), so the stream would never emit its error and its reader would wait forever. A
+    // cursor that failed has nothing left to close: end the stream with the error at once.
+    const closeCursor = stream._destroy.bind(stream);
+    stream._destroy = (error: Error, callback: (error?: Error | null) => void) =>
+      stream.cursor.state === 'error' ? callback(error) : closeCursor(error, callback);
+    return client.query(stream);
   }
 }

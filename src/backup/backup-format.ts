@@ -1,0 +1,244 @@
+import { BadRequestException } from '@nestjs/common';
+import { createHash, Hash } from 'crypto';
+import { ChangeRow, NewChange } from '../store/change.repository';
+import type { ChangeOp } from '../store/sync-change.entity';
+
+/**
+ * The backup archive (docs/backup.md): a zip holding `events.jsonl`, one change
+ * per line, oldest first, then `manifest.json`, written only once every event is
+ * in, so an archive without a manifest is an incomplete one.
+ */
+export const FORMAT_VERSION = 1;
+export const EVENTS_ENTRY = 'events.jsonl';
+export const MANIFEST_ENTRY = 'manifest.json';
+
+/** The manifest is small; anything larger is not ours (and would be read into memory). */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** One change is at most a 10 MB push body; a longer line is not an event. */
+export const MAX_EVENT_LINE_BYTES = 16 * 1024 * 1024;
+
+export interface BackupEvent {
+  eventId: string;
+  schemaVersion: number;
+  appId: string;
+  table: string;
+  id: string;
+  op: ChangeOp;
+  data: Record<string, unknown> | null;
+  fieldMeta: Record<string, string> | null;
+  spaceId: string | null;
+  actor: unknown;
+  origin: string | null;
+  clientId: string;
+  /** ISO-8601 UTC with microseconds, exactly as stored. */
+  createdAt: string;
+}
+
+export interface BackupManifest {
+  formatVersion: number;
+  /** Highest wire schema version of the server that wrote the archive. */
+  schemaVersion: number;
+  userId: string;
+  createdAt: string;
+  eventCount: number;
+  /** Hex sha256 of the uncompressed events.jsonl bytes. */
+  eventsSha256: string;
+  apps: string[];
+  producedBy: string;
+  /** Lowest and highest schemaVersion among the events; null for an empty archive. */
+  schemaVersionMin: number | null;
+  schemaVersionMax: number | null;
+}
+
+/** A stored row as a line of events.jsonl; the key order is the documented one. */
+export function toBackupEvent(row: ChangeRow): BackupEvent {
+  return {
+    eventId: row.id,
+    schemaVersion: row.schemaVersion,
+    appId: row.appId,
+    table: row.tableName,
+    id: row.recordId,
+    op: row.op,
+    data: row.data,
+    fieldMeta: row.fieldMeta,
+    spaceId: row.spaceId,
+    actor: row.actor ?? null,
+    origin: row.origin,
+    clientId: row.clientId,
+    createdAt: row.createdAt,
+  };
+}
+
+/** An event to restore: same id (so a second restore skips it) and same time. */
+export function toRestoredChange(event: BackupEvent): NewChange {
+  return {
+    id: event.eventId,
+    appId: event.appId,
+    tableName: event.table,
+    recordId: event.id,
+    spaceId: event.spaceId,
+    op: event.op,
+    data: event.data,
+    fieldMeta: event.fieldMeta ?? {},
+    clientId: event.clientId,
+    schemaVersion: event.schemaVersion,
+    actor: event.actor,
+    origin: event.origin,
+    createdAt: event.createdAt,
+  };
+}
+
+/** What the manifest says about the events, accumulated while they are written or read. */
+export class EventsDigest {
+  private readonly hash: Hash = createHash('sha256');
+  private readonly appIds = new Set<string>();
+  count = 0;
+  schemaVersionMin: number | null = null;
+  schemaVersionMax: number | null = null;
+
+  /** Hashes bytes exactly as they are in events.jsonl. */
+  update(bytes: Buffer): void {
+    this.hash.update(bytes);
+  }
+
+  add(event: Pick<BackupEvent, 'appId' | 'schemaVersion'>): void {
+    this.count++;
+    this.appIds.add(event.appId);
+    if (this.schemaVersionMin === null || event.schemaVersion < this.schemaVersionMin) {
+      this.schemaVersionMin = event.schemaVersion;
+    }
+    if (this.schemaVersionMax === null || event.schemaVersion > this.schemaVersionMax) {
+      this.schemaVersionMax = event.schemaVersion;
+    }
+  }
+
+  get apps(): string[] {
+    return [...this.appIds].sort();
+  }
+
+  /** Hex sha256; call once, at the end. */
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const APP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+const OPS: readonly string[] = ['insert', 'update', 'delete'];
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Checks the manifest's shape; which user and which schema versions are acceptable is the caller's rule. */
+export function parseManifest(text: string): BackupManifest {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    throw new BadRequestException('manifest.json is not valid JSON');
+  }
+  if (!isObject(manifest)) throw new BadRequestException('manifest.json must be a JSON object');
+  if (manifest.formatVersion !== FORMAT_VERSION) {
+    throw new BadRequestException(
+      `manifest.json: formatVersion ${JSON.stringify(manifest.formatVersion)} is not supported (this server reads ${FORMAT_VERSION})`,
+    );
+  }
+  const bad = (field: string, expected: string): never => {
+    throw new BadRequestException(`manifest.json: ${field} must be ${expected}`);
+  };
+  if (typeof manifest.userId !== 'string' || manifest.userId === '')
+    bad('userId', 'a non-empty string');
+  if (!isCount(manifest.eventCount)) bad('eventCount', 'a non-negative integer');
+  if (typeof manifest.eventsSha256 !== 'string' || !SHA256_HEX.test(manifest.eventsSha256)) {
+    bad('eventsSha256', 'a lower-case hex sha256');
+  }
+  for (const field of ['schemaVersionMin', 'schemaVersionMax'] as const) {
+    const value = manifest[field];
+    if (value !== null && value !== undefined && !isCount(value)) bad(field, 'an integer or null');
+  }
+  return manifest as unknown as BackupManifest;
+}
+
+/** Parses and checks one line of events.jsonl, so that bad input is a 400 before anything is written. */
+export function parseEvent(
+  line: string,
+  lineNumber: number,
+  maxSchemaVersion: number,
+): BackupEvent {
+  const bad = (message: string): never => {
+    throw new BadRequestException(`events.jsonl line ${lineNumber}: ${message}`);
+  };
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return bad('is not valid JSON');
+  }
+  if (!isObject(event)) return bad('must be a JSON object');
+  const e = event;
+  const text = (field: string, max: number, nullable = false): void => {
+    const value = e[field];
+    if (nullable && (value === null || value === undefined)) return;
+    if (typeof value !== 'string' || value === '' || value.length > max) {
+      bad(`${field} must be a string of 1-${max} characters${nullable ? ' or null' : ''}`);
+    }
+  };
+  if (typeof e.eventId !== 'string' || !UUID.test(e.eventId))
+    bad('eventId must be a lower-case UUID');
+  if (typeof e.appId !== 'string' || !APP_ID.test(e.appId)) bad('appId is not a valid app id');
+  text('table', 200);
+  text('id', 500);
+  if (typeof e.op !== 'string' || !OPS.includes(e.op)) bad('op must be insert, update or delete');
+  if (
+    typeof e.schemaVersion !== 'number' ||
+    !Number.isInteger(e.schemaVersion) ||
+    e.schemaVersion < 1 ||
+    e.schemaVersion > maxSchemaVersion
+  ) {
+    bad(`schemaVersion must be an integer from 1 to ${maxSchemaVersion}`);
+  }
+  if (e.data !== null && !isObject(e.data)) bad('data must be an object or null');
+  if (e.fieldMeta !== null && e.fieldMeta !== undefined) {
+    if (!isObject(e.fieldMeta) || Object.values(e.fieldMeta).some((at) => typeof at !== 'string')) {
+      bad('fieldMeta must map field names to times');
+    }
+  }
+  text('spaceId', 200, true);
+  text('origin', 100, true);
+  if (typeof e.clientId !== 'string') bad('clientId must be a string');
+  if (
+    typeof e.createdAt !== 'string' ||
+    !ISO_TIME.test(e.createdAt) ||
+    Number.isNaN(Date.parse(e.createdAt))
+  ) {
+    bad('createdAt must be an ISO-8601 time');
+  }
+  return {
+    eventId: e.eventId as string,
+    schemaVersion: e.schemaVersion as number,
+    appId: e.appId as string,
+    table: e.table as string,
+    id: e.id as string,
+    op: e.op as ChangeOp,
+    data: (e.data ?? null) as Record<string, unknown> | null,
+    fieldMeta: (e.fieldMeta ?? null) as Record<string, string> | null,
+    spaceId: (e.spaceId ?? null) as string | null,
+    actor: e.actor ?? null,
+    origin: (e.origin ?? null) as string | null,
+    clientId: e.clientId as string,
+    createdAt: e.createdAt as string,
+  };
+}
+
+/** `sync-backup-<userId>-<yyyyMMdd-HHmmss>.mana`, the user id reduced to characters safe in a header. */
+export function archiveFileName(userId: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `sync-backup-${userId.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.mana`;
+}
