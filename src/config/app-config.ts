@@ -1,3 +1,4 @@
+import type { LevelWithSilent } from 'pino';
 import { rlsRoleFromEnv } from './rls-role';
 
 /** Thrown for any invalid environment value; main.ts prints its message as one line. */
@@ -48,6 +49,15 @@ export interface AppConfig {
   wsMaxBufferedBytes: number;
   /** How often the space memberships of connected WebSocket users are looked up again. */
   wsMembershipRefreshMs: number;
+  /** pino level (LOG_LEVEL); createApp's `logger` option overrides it (tests pass ['error']). */
+  logLevel: LevelWithSilent;
+  /** When set, `GET /metrics` wants `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** Per user and minute; 0 turns the limit off. */
+  rateLimitPushPerMinute: number;
+  rateLimitPullPerMinute: number;
+  /** A handler that has not answered by then gets a 503 (not streams or backups); 0: no limit. */
+  requestTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -145,5 +155,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
     wsPingIntervalMs: int(env, 'WS_PING_INTERVAL_MS', 30_000, 10, 3_600_000),
     wsMaxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 1_048_576, 1_024, 1_073_741_824),
     wsMembershipRefreshMs: int(env, 'WS_MEMBERSHIP_REFRESH_MS', 60_000, 10, 86_400_000),
+    logLevel: logLevel(env, 'LOG_LEVEL', 'info'),
+    metricsToken: str(env, 'METRICS_TOKEN'),
+    rateLimitPushPerMinute: int(env, 'RATE_LIMIT_PUSH_PER_MINUTE', 600, 0, 1_000_000),
+    rateLimitPullPerMinute: int(env, 'RATE_LIMIT_PULL_PER_MINUTE', 1200, 0, 1_000_000),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
   };
+}
+
+export const LOG_LEVELS: readonly LevelWithSilent[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+
+function logLevel(env: Env, name: string, fallback: LevelWithSilent): LevelWithSilent {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  const level = LOG_LEVELS.find((l) => l === raw);
+  return level ?? invalid(name, `one of ${LOG_LEVELS.join(', ')}`, raw);
 }

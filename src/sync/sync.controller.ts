@@ -13,11 +13,24 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthGuard } from '../auth/auth.guard';
 import { BillingGuard } from '../billing/billing.guard';
 import { MembershipGuard } from '../spaces/membership.guard';
 import { AuthenticatedUser, CurrentUser } from '../auth/authenticated-user';
+import { NoRateLimit, RateLimit } from '../limits/rate-limit.decorator';
+import { NoRequestTimeout } from '../limits/request-timeout.interceptor';
+import { UserThrottlerGuard } from '../limits/user-throttler.guard';
+import { ApiErrorResponses } from '../openapi/api-error-responses.decorator';
+import { USER_TOKEN_AUTH } from '../openapi/security-schemes';
 import { RlsTransactionInterceptor } from '../store/rls-transaction.interceptor';
 import { AppIdPipe } from './app-id.pipe';
 import { PullQueryDto, StreamQueryDto } from './dto/pull-query.dto';
@@ -28,8 +41,18 @@ import { cursorOf, SyncService } from './sync.service';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
+@ApiTags('sync')
+@ApiBearerAuth(USER_TOKEN_AUTH)
+@ApiParam({
+  name: 'appId',
+  description: 'App name',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
+})
+@ApiHeader({ name: 'X-Client-Id', required: false, description: 'The client (device) id' })
+@ApiErrorResponses(400, 401, 402, 503)
 @Controller('sync')
-@UseGuards(AuthGuard, BillingGuard, MembershipGuard)
+// The rate limit counts per user, so it runs after AuthGuard and before the lookups it protects.
+@UseGuards(AuthGuard, UserThrottlerGuard, BillingGuard, MembershipGuard)
 export class SyncController {
   constructor(
     private readonly sync: SyncService,
@@ -38,6 +61,17 @@ export class SyncController {
 
   @Post(':appId')
   @HttpCode(200)
+  @RateLimit('push')
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Retrying with the same key replays the first answer and stores nothing twice',
+  })
+  @ApiOkResponse({
+    type: SyncResponse,
+    description: "Stored; other clients' changes since `since`",
+  })
+  @ApiErrorResponses(403, 413, 422, 429)
   @UseInterceptors(RlsTransactionInterceptor)
   push(
     @Param('appId', AppIdPipe) appId: string,
@@ -57,6 +91,9 @@ export class SyncController {
   }
 
   @Get(':appId/pull')
+  @RateLimit('pull')
+  @ApiOkResponse({ type: SyncResponse, description: 'One page of changes of the collection' })
+  @ApiErrorResponses(429)
   @UseInterceptors(RlsTransactionInterceptor)
   pull(
     @Param('appId', AppIdPipe) appId: string,
@@ -67,6 +104,14 @@ export class SyncController {
   }
 
   @Get(':appId/stream')
+  @NoRateLimit()
+  @NoRequestTimeout()
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description:
+      'Server-sent events: `changes` `{table, changes, syncedUntil, hasMore}` and `heartbeat` every 30 s',
+    schema: { type: 'string' },
+  })
   stream(
     @Param('appId', AppIdPipe) appId: string,
     @Query() query: StreamQueryDto,

@@ -8,10 +8,12 @@ import { createHash } from 'crypto';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AuthenticatedUser } from '../auth/authenticated-user';
+import { MetricsService } from '../metrics/metrics.service';
 import { ChangeBus } from '../realtime/change-bus';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
 import { ChangeRepository } from '../store/change.repository';
 import { IdempotencyRepository } from '../store/idempotency.repository';
+import { TransactionHost } from '../store/transaction-host';
 import { schemaVersionOf, toNewChange, toServerChange } from './change-mapper';
 import { PushDto } from './dto/push.dto';
 import { SyncResponse } from './dto/sync-response.dto';
@@ -41,6 +43,8 @@ export class SyncService {
     private readonly idempotency: IdempotencyRepository,
     private readonly bus: ChangeBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+    private readonly tx: TransactionHost,
   ) {}
 
   /** Stores a changeset all-or-nothing, then answers with other clients' changes since `since`. */
@@ -73,6 +77,13 @@ export class SyncService {
     if (rows.length > 0) {
       const { userId } = user;
       const { txId } = await this.changes.insertBatch(rows);
+      // Counted only once durable: a rolled-back push stored nothing.
+      this.tx.afterCommit(() =>
+        this.metrics.recordChangesStored(
+          appId,
+          rows.map((r) => r.op),
+        ),
+      );
       await this.bus.publishOnCommit({
         appId,
         userId,
@@ -105,8 +116,14 @@ export class SyncService {
 
   /** One page of changes of one collection since `since`. */
   async pull(appId: string, collection: string, since: string | undefined, clientId?: string) {
-    return (await this.read({ appId, table: collection, since: cursorOf(since), clientId }))
-      .response;
+    const { response } = await this.read({
+      appId,
+      table: collection,
+      since: cursorOf(since),
+      clientId,
+    });
+    this.metrics.recordPull(appId, response.serverChanges.length);
+    return response;
   }
 
   /** One page after a cursor, with the horizon it was read at (streams use it to wait for writers). */

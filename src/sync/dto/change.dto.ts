@@ -1,4 +1,11 @@
 import {
+  ApiExtraModels,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiPropertyOptions,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import {
   Allow,
   IsIn,
   IsInt,
@@ -13,59 +20,105 @@ import type { ChangeOp } from '../../store/sync-change.entity';
 
 export const OPS: ChangeOp[] = ['insert', 'update', 'delete'];
 
+/** OpenAPI for "any JSON value" (the property's TypeScript type is `unknown`). */
+export const ANY_JSON: ApiPropertyOptions = {
+  oneOf: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'object' },
+    { type: 'array', items: {} },
+  ],
+  nullable: true,
+};
+
 /** A field's value and the time it was written; older clients send `updatedAt` instead of `at`. */
-export interface FieldChange {
-  value: unknown;
+export class FieldChange {
+  @ApiProperty({ ...ANY_JSON, description: "The field's new value (any JSON)" })
+  value!: unknown;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'When the field was written' })
   at?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Older clients: same as `at`' })
   updatedAt?: string;
 }
 
 /** One change as mana-sync clients send and receive it. */
+@ApiExtraModels(FieldChange)
 export class ChangeDto {
+  @ApiPropertyOptional({
+    maxLength: 200,
+    description: 'Client-generated id (a UUID): becomes the row id, so a retry stores it once',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   eventId?: string;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: "Defaults to the push's" })
   @IsOptional()
   @IsInt()
   @Min(0)
   schemaVersion?: number;
 
+  @ApiProperty({ maxLength: 200, description: 'Collection (table) name' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
   table!: string;
 
+  @ApiProperty({ maxLength: 500, description: 'Record id' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(500)
   id!: string;
 
+  @ApiProperty({ enum: OPS })
   @IsIn(OPS)
   op!: ChangeOp;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(FieldChange) },
+    description: 'update: field name → `{value, at}`',
+  })
   @IsOptional()
   @IsObject()
   fields?: Record<string, FieldChange>;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'insert: the whole record',
+  })
   @IsOptional()
   @IsObject()
   data?: Record<string, unknown>;
 
+  @ApiPropertyOptional({ format: 'date-time', description: 'delete: when it was deleted' })
   @IsOptional()
   @IsString()
   deletedAt?: string;
 
+  @ApiPropertyOptional({
+    maxLength: 200,
+    description: 'Space the record belongs to (else data.spaceId or fields.spaceId.value)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   spaceId?: string;
 
   /** Opaque JSON (who made the change); stored and re-emitted as it came. */
+  @ApiPropertyOptional({
+    ...ANY_JSON,
+    description: 'Who made the change (any JSON, passed through)',
+  })
   @Allow()
   actor?: unknown;
 
+  @ApiPropertyOptional({ maxLength: 100 })
   @IsOptional()
   @IsString()
   @MaxLength(100)

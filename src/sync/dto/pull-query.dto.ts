@@ -1,16 +1,23 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class PullQueryDto {
+  @ApiProperty({ maxLength: 200, description: 'The collection (table) to read' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
   collection!: string;
 
+  @ApiPropertyOptional({
+    description: 'Cursor: the `syncedUntil` of the previous answer (default: the beginning)',
+    example: '1970-01-01T00:00:00.000Z',
+  })
   @IsOptional()
   @IsString()
   since?: string;
 
   /** For clients that cannot set the X-Client-Id header. */
+  @ApiPropertyOptional({ maxLength: 200, description: 'For clients that cannot send X-Client-Id' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -19,15 +26,25 @@ export class PullQueryDto {
 
 export class StreamQueryDto {
   /** Comma-separated collection names. */
+  @ApiProperty({
+    maxLength: 10_000,
+    description: 'Comma-separated collection names',
+    example: 'tasks,notes',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(10_000)
   collections!: string;
 
+  @ApiPropertyOptional({
+    description: 'Cursor: the `syncedUntil` of the previous answer (default: the beginning)',
+    example: '1970-01-01T00:00:00.000Z',
+  })
   @IsOptional()
   @IsString()
   since?: string;
 
+  @ApiPropertyOptional({ maxLength: 200, description: 'For clients that cannot send X-Client-Id' })
   @IsOptional()
   @IsString()
   @MaxLength(200)

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -14,21 +15,32 @@ import { ChangeDto } from './change.dto';
 export const MAX_CHANGES_PER_PUSH = 50_000;
 
 export class PushDto {
+  @ApiPropertyOptional({ maxLength: 200, description: 'The pushing client (X-Client-Id wins)' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   clientId?: string;
 
+  @ApiPropertyOptional({
+    description: 'Cursor: the `syncedUntil` of the previous answer',
+    example: '1970-01-01T00:00:00.000Z',
+  })
   @IsOptional()
   @IsString()
   since?: string;
 
+  @ApiProperty({
+    type: [ChangeDto],
+    maxItems: MAX_CHANGES_PER_PUSH,
+    description: 'Stored all-or-nothing',
+  })
   @IsArray()
   @ArrayMaxSize(MAX_CHANGES_PER_PUSH)
   @ValidateNested({ each: true })
   @Type(() => ChangeDto)
   changes!: ChangeDto[];
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Wire schema version' })
   @IsOptional()
   @IsInt()
   @Min(0)

@@ -1,0 +1,61 @@
+import {
+  CallHandler,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  NestInterceptor,
+  SetMetadata,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { Observable, throwError, timeout } from 'rxjs';
+import { ServiceUnavailableError } from '../common/errors/http-errors';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+
+const NO_REQUEST_TIMEOUT = Symbol('noRequestTimeout');
+
+/** Long-lived routes (streams, exports, imports) opt out of REQUEST_TIMEOUT_MS. */
+export const NoRequestTimeout = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(NO_REQUEST_TIMEOUT, true);
+
+/** Backup routes stream archives for as long as they take; they are exempt by path. */
+const EXEMPT_ROUTE = /^\/backup(\/|$)/;
+
+/**
+ * Answers 503 (with Retry-After) when a handler has not produced its result
+ * within REQUEST_TIMEOUT_MS. The handler is not cancelled: a push may still
+ * commit after the 503, which is why clients retry with the same eventIds.
+ */
+@Injectable()
+export class RequestTimeoutInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const ms = this.config.requestTimeoutMs;
+    if (ms <= 0 || context.getType() !== 'http' || this.exempt(context)) return next.handle();
+    return next.handle().pipe(
+      timeout({
+        first: ms,
+        with: () =>
+          throwError(() => new ServiceUnavailableError(`Request timed out after ${ms} ms`)),
+      }),
+    );
+  }
+
+  private exempt(context: ExecutionContext): boolean {
+    if (
+      this.reflector.getAllAndOverride<boolean>(NO_REQUEST_TIMEOUT, [
+        context.getHandler(),
+        context.getClass(),
+      ])
+    ) {
+      return true;
+    }
+    const route: unknown = context.switchToHttp().getRequest<Request>().route?.path;
+    return typeof route === 'string' && EXEMPT_ROUTE.test(route);
+  }
+}

@@ -1,0 +1,23 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ErrorResponse } from './error-response.dto';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input; the message names the field (and the change index)',
+  401: 'Missing, expired or invalid bearer token',
+  402: 'Sync subscription inactive (`error: "sync_inactive"`)',
+  403: 'Write into a space the user is not a member of',
+  413: 'Request body larger than 10 MB',
+  422: 'Idempotency-Key already used for a different request',
+  429: 'Per-user rate limit exceeded; see the Retry-After header',
+  503: 'Database or a dependency unavailable, or the request timed out; see Retry-After',
+};
+
+/** Documents error answers of a route or controller, all with the `{statusCode, error, message}` body. */
+export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ErrorResponse }),
+    ),
+  );
+}
