@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { MigrationModule } from '../migration/migration.module';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
+import { ReadinessService } from './readiness.service';
 
-@Module({ controllers: [HealthController], providers: [HealthService] })
+@Module({
+  imports: [TerminusModule, MigrationModule],
+  controllers: [HealthController],
+  providers: [HealthService, ReadinessService],
+})
 export class HealthModule {}

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { ChangeRepository } from './change.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { Database } from './database';
+import { DatabaseProbe } from './database-probe';
 import { RlsStartupCheck } from './rls-startup.check';
 import { RlsTransactionInterceptor } from './rls-transaction.interceptor';
 import { RlsTransactionRunner } from './rls-transaction.runner';
@@ -21,6 +22,7 @@ import { TransactionHost } from './transaction-host';
     RlsStartupCheck,
     ChangeRepository,
     IdempotencyRepository,
+    DatabaseProbe,
   ],
   exports: [
     DataSource,
@@ -29,6 +31,7 @@ import { TransactionHost } from './transaction-host';
     RlsTransactionInterceptor,
     ChangeRepository,
     IdempotencyRepository,
+    DatabaseProbe,
   ],
 })
 export class StoreModule {}
