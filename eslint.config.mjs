@@ -18,6 +18,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['jest.config.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
+  },
+  {
     files: ['test/**', 'bench/**', '**/*.spec.ts'],
     // Tests read JSON answers loosely on purpose.
     rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' },

@@ -17,7 +17,9 @@ const transform = {
         // ES6 mode imports 'url' instead of calling `require`, which breaks modules that
         // declare their own `const require = createRequire(import.meta.url)` (@nestjs/swagger).
         ['babel-plugin-transform-import-meta', { module: 'ES6' }],
-        './test/support/babel-dynamic-import.js',
+        // Jest's CommonJS runtime cannot run a real import(): NestFactory loads its HTTP adapter
+        // and ValidationPipe loads class-validator that way.
+        '@babel/plugin-transform-dynamic-import',
         '@babel/plugin-transform-modules-commonjs',
       ],
     },
