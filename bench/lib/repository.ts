@@ -1,0 +1,66 @@
+import type { ClientBase } from 'pg';
+import { ChangeRepository } from '../../src/store/change.repository';
+import type { TransactionHost } from '../../src/store/transaction-host';
+
+type Query = (sql: string, params?: unknown[]) => Promise<unknown[]>;
+
+/**
+ * The service's own ChangeRepository (so exactly its SQL) on a plain `pg`
+ * connection: no Nest, no TypeORM, no HTTP. The caller has opened the user
+ * transaction (raw.userTransaction) on `client`. `wrap` may stand between the
+ * repository and the connection (to EXPLAIN a statement).
+ */
+export function rawRepository(
+  client: ClientBase,
+  userId: string,
+  wrap?: (query: Query) => Query,
+): ChangeRepository {
+  const query: Query = async (sql, params) => (await client.query(sql, params)).rows;
+  const host = {
+    scope: { userId, spaceIds: [] },
+    manager: {
+      query: wrap ? wrap(query) : query,
+      queryRunner: { connect: async () => client },
+    },
+  };
+  return new ChangeRepository(host as unknown as TransactionHost);
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Actual Rows'?: number;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+export interface PlanSummary {
+  /** Node types from the top, e.g. "Limit → Sort → Bitmap Heap Scan". */
+  shape: string;
+  /** Rows the deepest scan produced (what the statement read to return its page). */
+  rowsScanned: number;
+  executionMs: number;
+}
+
+/** The plan of a page statement as PostgreSQL ran it (EXPLAIN ANALYZE, in the caller's transaction). */
+export async function explainPage(
+  client: ClientBase,
+  sql: string,
+  params: unknown[] | undefined,
+): Promise<PlanSummary> {
+  const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+  const [{ Plan: plan, 'Execution Time': executionMs }] = rows[0]['QUERY PLAN'] as {
+    Plan: PlanNode;
+    'Execution Time': number;
+  }[];
+  const shape: string[] = [];
+  let node: PlanNode | undefined = plan;
+  let rowsScanned = 0;
+  while (node) {
+    shape.push(
+      node['Index Name'] ? `${node['Node Type']} (${node['Index Name']})` : node['Node Type'],
+    );
+    if (!node.Plans?.length) rowsScanned = node['Actual Rows'] ?? 0;
+    node = node.Plans?.[0];
+  }
+  return { shape: shape.join(' → '), rowsScanned, executionMs };
+}

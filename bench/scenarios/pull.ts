@@ -1,0 +1,173 @@
+import { row, Scenario, ScenarioResult } from '../lib/context';
+import { HttpClient } from '../lib/http';
+import { connect, userTransaction } from '../lib/raw';
+import { explainPage, PlanSummary, rawRepository } from '../lib/repository';
+import { APP_ID, EPOCH } from '../lib/records';
+import { fmt, fmtRatio, nowMs, summarize } from '../lib/stats';
+
+const PAGE = 1000;
+const COLLECTION = 'todos';
+const READER = 'bench-pull-reader';
+
+/** One user's catch-up from the epoch, page by page, over HTTP and raw over `pg`. */
+export const pullScenario: Scenario = {
+  id: 'pull',
+  title: 'Pull catch-up (3)',
+  budgetMs: (s) => 60_000 + s.pull.repeats * (s.pull.totalRows / 10 / PAGE) * 2 * 600,
+  async run(ctx): Promise<ScenarioResult> {
+    const { repeats } = ctx.sizes.pull;
+    const { pullUser: userId, pullUserRows: expected } = ctx.seeded;
+    const maxPages = Math.ceil(expected / PAGE) + 5;
+    const notes: string[] = [];
+    const token = await ctx.token(userId);
+    const http = new HttpClient(ctx.service.url, 1);
+    const pageMs: number[] = [];
+    let serviceRows = 0;
+    let serviceMs = 0;
+    let bytes = 0;
+    ctx.log(`pull: service, ${repeats} catch-ups of ${expected} rows`);
+    try {
+      for (let r = 0; r < repeats; r++) {
+        const seen = new Set<string>();
+        let since = EPOCH;
+        const begin = nowMs();
+        for (let page = 0; page < maxPages; page++) {
+          const t0 = nowMs();
+          const {
+            status,
+            body,
+            bytes: size,
+          } = await http.json(
+            'GET',
+            `/sync/${APP_ID}/pull?collection=${COLLECTION}&since=${since}`,
+            { token, clientId: READER },
+          );
+          pageMs.push(nowMs() - t0);
+          if (status !== 200)
+            throw new Error(`pull → ${status} ${JSON.stringify(body).slice(0, 300)}`);
+          for (const change of body.serverChanges) seen.add(change.eventId);
+          serviceRows += body.serverChanges.length;
+          bytes += size;
+          since = body.syncedUntil;
+          if (!body.hasMore) break;
+        }
+        serviceMs += nowMs() - begin;
+        if (seen.size !== expected) {
+          notes.push(
+            `pull: catch-up ${r + 1} got ${seen.size} distinct changes, expected ${expected}`,
+          );
+        }
+      }
+    } finally {
+      await http.close();
+    }
+
+    ctx.log('pull: the same statements raw over pg');
+    const client = await connect(ctx.db.url);
+    const rawPageMs: number[] = [];
+    let rawRows = 0;
+    let rawMs = 0;
+    let plan: PlanSummary | undefined;
+    try {
+      // The first page's statement as PostgreSQL plans it (EXPLAIN ANALYZE, not timed).
+      const explaining = rawRepository(client, userId, (query) => async (sql, params) => {
+        if (!plan && /ORDER BY tx_id, seq/.test(sql)) plan = await explainPage(client, sql, params);
+        return query(sql, params);
+      });
+      await userTransaction(client, ctx.rlsRole, userId, () =>
+        explaining.changesSince({
+          appId: APP_ID,
+          tableName: COLLECTION,
+          after: { txId: 0n, seq: 0n },
+          excludeClientId: READER,
+          limit: PAGE + 1,
+        }),
+      );
+      const repository = rawRepository(client, userId);
+      for (let r = 0; r < repeats; r++) {
+        let after = { txId: 0n, seq: 0n };
+        const begin = nowMs();
+        for (let page = 0; page < maxPages; page++) {
+          const t0 = nowMs();
+          const { rows } = await userTransaction(client, ctx.rlsRole, userId, () =>
+            repository.changesSince({
+              appId: APP_ID,
+              tableName: COLLECTION,
+              after,
+              excludeClientId: READER,
+              limit: PAGE + 1,
+            }),
+          );
+          rawPageMs.push(nowMs() - t0);
+          const kept = rows.slice(0, PAGE);
+          rawRows += kept.length;
+          if (rows.length <= PAGE) break;
+          const last = kept[kept.length - 1];
+          after = { txId: BigInt(last.txId), seq: BigInt(last.seq) };
+        }
+        rawMs += nowMs() - begin;
+      }
+    } finally {
+      await client.end();
+    }
+
+    if (plan) {
+      notes.push(
+        `pull: the first page's statement read ${fmt(plan.rowsScanned)} rows to return ${PAGE + 1} (${plan.shape}; ${fmt(plan.executionMs)} ms)`,
+      );
+    }
+    // Pages of one catch-up should cost the same; a first page far slower than the last means
+    // each page reads the rows still ahead of the cursor.
+    const perCatchUp = Math.floor(pageMs.length / repeats);
+    const firstPages = summarize(
+      pageMs.filter((_, i) => i % perCatchUp < Math.max(1, perCatchUp / 10)),
+    );
+    const lastPages = summarize(
+      pageMs.filter((_, i) => i % perCatchUp >= perCatchUp - Math.max(1, perCatchUp / 10)),
+    );
+    if (perCatchUp >= 5 && firstPages.p50 > 2 * lastPages.p50) {
+      notes.push(
+        `pull: page time falls as the cursor advances (first pages p50 ${fmt(firstPages.p50)} ms, last pages ${fmt(lastPages.p50)} ms): a page's cost grows with the user's rows after the cursor`,
+      );
+    }
+    const s = summarize(pageMs);
+    const raw = summarize(rawPageMs);
+    const serviceRate = (serviceRows * 1000) / serviceMs;
+    const rawRate = (rawRows * 1000) / rawMs;
+    const label = `3 pull, ${fmt(expected)} rows in ${fmt(ctx.sizes.pull.totalRows)}`;
+    return {
+      rows: [
+        row({
+          scenario: label,
+          metric: 'page p50 / p99 ms',
+          service: `${fmt(s.p50)} / ${fmt(s.p99)}`,
+          reference: `raw pg ${fmt(raw.p50)} / ${fmt(raw.p99)}`,
+          ratio: fmtRatio(s.p50 / raw.p50),
+          target: '≤ 25 ms per page (p50)',
+          met: s.p50 <= 25,
+        }),
+        row({
+          scenario: '',
+          metric: 'rows/s',
+          service: fmt(serviceRate),
+          reference: `raw pg ${fmt(rawRate)}`,
+          ratio: fmtRatio(serviceRate / rawRate),
+        }),
+      ],
+      notes,
+      figures: {
+        tableRows: ctx.sizes.pull.totalRows,
+        users: ctx.sizes.pull.users,
+        userRows: expected,
+        repeats,
+        pages: pageMs.length,
+        meanResponseBytes: bytes / Math.max(1, pageMs.length),
+        firstPagesMs: firstPages,
+        lastPagesMs: lastPages,
+        plan,
+        service: { pageMs: s, rowsPerSecond: serviceRate, rows: serviceRows },
+        raw: { pageMs: raw, rowsPerSecond: rawRate, rows: rawRows },
+      },
+    };
+  },
+};
