@@ -3,6 +3,7 @@ import { ChangeCursor1732700000001 } from './1732700000001-change-cursor';
 import { RlsRole1732700000002 } from './1732700000002-rls-role';
 import { SpaceWriteCheck1732700000003 } from './1732700000003-space-write-check';
 import { IdempotencyKeys1732700000004 } from './1732700000004-idempotency-keys';
+import { RlsPolicyInitPlans1732700000005 } from './1732700000005-rls-policy-init-plans';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   RlsRole1732700000002,
   SpaceWriteCheck1732700000003,
   IdempotencyKeys1732700000004,
+  RlsPolicyInitPlans1732700000005,
 ];

@@ -42,7 +42,9 @@ export function createRootLogger({ level, destination }: RootLoggerOptions): Log
       }),
     );
   }
-  return pino(options);
+  // Asynchronous stdout: a request must not wait for its log line to be written. pino flushes
+  // what is buffered when the process exits.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
 const NEST_TO_PINO: Record<LogLevel, LevelWithSilent> = {

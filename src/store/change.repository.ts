@@ -140,12 +140,7 @@ export class ChangeRepository {
     const horizon = await this.horizon();
     const params: unknown[] = [userId, q.appId, q.after.txId.toString(), q.after.seq.toString()];
     const param = (value: unknown): string => `$${params.push(value)}`;
-    const owner =
-      spaceIds.length > 0
-        ? `(user_id = $1 OR space_id = ANY(${param(spaceIds)}::text[]))`
-        : 'user_id = $1';
     const filters = [
-      owner,
       'app_id = $2',
       '(tx_id, seq) > ($3::bigint, $4::bigint)',
       `tx_id < ${param(horizon.toString())}::bigint`,
@@ -155,13 +150,22 @@ export class ChangeRepository {
       filters.push(`created_at > ${param(q.createdAfter)}::timestamptz`);
     }
     if (q.excludeClientId !== undefined) filters.push(`client_id <> ${param(q.excludeClientId)}`);
-    const rows = (await this.tx.manager.query(
+    const limit = param(q.limit);
+    const branch = (owner: string): string =>
       `SELECT ${COLUMNS} FROM sync_changes
-        WHERE ${filters.join(' AND ')}
-        ORDER BY tx_id, seq
-        LIMIT ${param(q.limit)}`,
-      params,
-    )) as ChangeRow[];
+        WHERE ${owner} AND ${filters.join(' AND ')}
+        ORDER BY tx_id, seq LIMIT ${limit}`;
+    // Own rows and co-members' space rows are two ordered index ranges; merged, each read
+    // stops after LIMIT rows (an OR in one WHERE would read and sort all of them).
+    const sql =
+      spaceIds.length === 0
+        ? branch('user_id = $1')
+        : `SELECT * FROM (
+             (${branch('user_id = $1')})
+             UNION ALL
+             (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
+           ) page ORDER BY "txId", seq LIMIT ${limit}`;
+    const rows = (await this.tx.manager.query(sql, params)) as ChangeRow[];
     return { rows, horizon };
   }
 

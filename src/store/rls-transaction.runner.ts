@@ -32,10 +32,17 @@ export class RlsTransactionRunner {
     let broken: Error | undefined;
     try {
       await queryRunner.startTransaction();
+      // RLS ANDs an OR of two policies into every query, which the planner cannot estimate: it
+      // then reads all of a user's rows (bitmap or sequential scan) and sorts them, where a page
+      // needs an ordered index scan that stops after LIMIT rows. These transactions only run
+      // such index-shaped statements, so the three plan types are discouraged for them alone.
       await queryRunner.query(
         `SELECT set_config('role', $1, true),
                 set_config('app.current_user_id', $2, true),
-                set_config('app.current_user_space_ids', $3, true)`,
+                set_config('app.current_user_space_ids', $3, true),
+                set_config('enable_bitmapscan', 'off', true),
+                set_config('enable_seqscan', 'off', true),
+                set_config('enable_sort', 'off', true)`,
         [this.config.rlsRole, scope.userId, spaceIds.join(',')],
       );
       const { result, afterCommit } = await this.host.run(
