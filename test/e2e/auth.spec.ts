@@ -3,9 +3,7 @@ import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { generateKeyPair, SignJWT } from 'jose';
 import { AuthGuard } from '../../src/auth/auth.guard';
 import { AuthenticatedUser, CurrentUser } from '../../src/auth/authenticated-user';
-import { FakeAuthServer } from '../support/fake-auth';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { useService } from '../support/service-fixture';
 
 @Controller('test-auth')
 @UseGuards(AuthGuard)
@@ -30,12 +28,13 @@ function inSeconds(seconds: number): number {
 }
 
 describe('AuthGuard (e2e)', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let server: TestApp;
+  const t = useService(
+    { JWKS_REFRESH_COOLDOWN_MS: '0' },
+    { membershipApi: false, imports: [TestAuthModule], logger: ['error'] },
+  );
 
   function me(authorization?: string): Promise<Response> {
-    return fetch(`${server.url}/test-auth/me`, {
+    return fetch(`${t.service.url}/test-auth/me`, {
       headers: authorization === undefined ? {} : { authorization },
     });
   }
@@ -48,23 +47,8 @@ describe('AuthGuard (e2e)', () => {
     expect(body.message).toMatch(message);
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    server = await startTestApp(
-      { DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl, JWKS_REFRESH_COOLDOWN_MS: '0' },
-      { imports: [TestAuthModule], logger: ['error'] },
-    );
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    await auth?.stop();
-    await db?.drop();
-  });
-
   it('accepts a valid token and acts as its subject', async () => {
-    const response = await me(`Bearer ${await auth.token(USER)}`);
+    const response = await me(`Bearer ${await t.auth.token(USER)}`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ userId: USER });
   });
@@ -87,7 +71,7 @@ describe('AuthGuard (e2e)', () => {
   });
 
   it('refuses an expired token', async () => {
-    const token = await auth.token(USER, { expiresIn: inSeconds(-60) });
+    const token = await t.auth.token(USER, { expiresIn: inSeconds(-60) });
     await expectUnauthorized(await me(`Bearer ${token}`), /expired/i);
   });
 
@@ -101,7 +85,7 @@ describe('AuthGuard (e2e)', () => {
   });
 
   it('refuses an HS256 token, even one keyed with the public JWK as its secret', async () => {
-    const { keys } = (await (await fetch(auth.jwksUrl)).json()) as { keys: { x: string }[] };
+    const { keys } = (await (await fetch(t.auth.jwksUrl)).json()) as { keys: { x: string }[] };
     for (const secret of ['some-shared-secret', keys[0].x]) {
       const token = await new SignJWT({})
         .setProtectedHeader({ alg: 'HS256', kid: 'key-1' })
@@ -124,32 +108,32 @@ describe('AuthGuard (e2e)', () => {
 
   it('refuses a token signed by a key that is not in the JWKS (unknown kid)', async () => {
     const rogue = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    const token = await auth.token(USER, { kid: 'rogue-key', pair: rogue });
+    const token = await t.auth.token(USER, { kid: 'rogue-key', pair: rogue });
     await expectUnauthorized(await me(`Bearer ${token}`), /unknown key/i);
   });
 
   it('refuses a token that names a published kid but was signed by another key', async () => {
     const rogue = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    const token = await auth.token(USER, { kid: 'key-1', pair: rogue });
+    const token = await t.auth.token(USER, { kid: 'key-1', pair: rogue });
     await expectUnauthorized(await me(`Bearer ${token}`), /signature invalid/i);
   });
 
   it('refuses a token without a subject', async () => {
-    const token = await auth.token(undefined);
+    const token = await t.auth.token(undefined);
     await expectUnauthorized(await me(`Bearer ${token}`), /no subject/i);
   });
 
   it('accepts tokens of a key added to the JWKS after the keys were cached (rotation)', async () => {
-    const oldToken = await auth.token(USER, { kid: 'key-1' });
+    const oldToken = await t.auth.token(USER, { kid: 'key-1' });
     expect((await me(`Bearer ${oldToken}`)).status).toBe(200);
-    const fetchesBefore = auth.jwksRequests;
+    const fetchesBefore = t.auth.jwksRequests;
 
-    const kid = await auth.addKey();
-    const newToken = await auth.token('rotated-user', { kid });
+    const kid = await t.auth.addKey();
+    const newToken = await t.auth.token('rotated-user', { kid });
     const response = await me(`Bearer ${newToken}`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ userId: 'rotated-user' });
-    expect(auth.jwksRequests).toBeGreaterThan(fetchesBefore);
+    expect(t.auth.jwksRequests).toBeGreaterThan(fetchesBefore);
     // The previous key is still published, so its tokens keep working.
     expect((await me(`Bearer ${oldToken}`)).status).toBe(200);
   });

@@ -9,10 +9,9 @@ import {
   readZip,
   writeZip,
 } from '../support/backup-archive';
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
 import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const EVENT_KEYS = [
   'eventId',
@@ -31,9 +30,17 @@ const EVENT_KEYS = [
 ];
 
 describe('backup export and import over HTTP', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  const t = useService(
+    {},
+    {
+      beforeStart: ({ auth }) => {
+        auth.memberships.set('user-a', ['space-s']);
+        auth.memberships.set('user-b', ['space-s']);
+      },
+      // Requests arrive as members of space-s even where no MembershipGuard runs (the export).
+      imports: [presetSpaceIdsModule(['space-s'])],
+    },
+  );
   let tokenA: string;
   let tokenB: string;
   let archiveA: Buffer;
@@ -46,7 +53,7 @@ describe('backup export and import over HTTP', () => {
 
   /** Every column that a restore must bring back, times to the microsecond, in log order. */
   async function rowsOf(userId: string) {
-    const { rows } = await db.pool.query(
+    const { rows } = await t.db.pool.query(
       `SELECT id, app_id, table_name, record_id, user_id, op, data, field_meta, client_id,
               to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
               schema_version, actor, origin, space_id
@@ -57,7 +64,7 @@ describe('backup export and import over HTTP', () => {
   }
 
   async function countAll(): Promise<number> {
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM sync_changes');
+    const { rows } = await t.db.pool.query('SELECT count(*)::int AS n FROM sync_changes');
     return rows[0].n;
   }
 
@@ -65,34 +72,20 @@ describe('backup export and import over HTTP', () => {
   async function pullsOfA() {
     const result: Record<string, unknown[]> = {};
     for (const { appId, table } of collections) {
-      const observer = new SyncClient(service.url, tokenA, 'fresh-device', appId);
+      const observer = new SyncClient(t.service.url, tokenA, 'fresh-device', appId);
       result[`${appId}/${table}`] = (await observer.pullAll(table)).changes;
     }
     return result;
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    auth.memberships.set('user-a', ['space-s']);
-    auth.memberships.set('user-b', ['space-s']);
-    service = await startTestApp(
-      {
-        DATABASE_URL: db.url,
-        JWKS_URL: auth.jwksUrl,
-        MANA_AUTH_URL: auth.url,
-        MANA_SERVICE_KEY: auth.serviceKey,
-      },
-      // Requests arrive as members of space-s even where no MembershipGuard runs (the export).
-      { imports: [presetSpaceIdsModule(['space-s'])] },
-    );
-    tokenA = await auth.token('user-a');
-    tokenB = await auth.token('user-b');
+    tokenA = await t.auth.token('user-a');
+    tokenB = await t.auth.token('user-b');
 
     const actor = { kind: 'ai', agent: { id: 'agent-7', model: 'x' }, tags: ['a', 1, null] };
-    const todoPhone = new SyncClient(service.url, tokenA, 'a-phone', 'todo');
-    const todoLaptop = new SyncClient(service.url, tokenA, 'a-laptop', 'todo');
-    const notes = new SyncClient(service.url, tokenA, 'a-laptop', 'notes');
+    const todoPhone = new SyncClient(t.service.url, tokenA, 'a-phone', 'todo');
+    const todoLaptop = new SyncClient(t.service.url, tokenA, 'a-laptop', 'todo');
+    const notes = new SyncClient(t.service.url, tokenA, 'a-laptop', 'notes');
     const pushes = [
       todoPhone.push([
         {
@@ -148,8 +141,8 @@ describe('backup export and import over HTTP', () => {
     ];
     for (const push of pushes) expect((await push).status).toBe(200);
 
-    const todoB = new SyncClient(service.url, tokenB, 'b-phone', 'todo');
-    const notesB = new SyncClient(service.url, tokenB, 'b-phone', 'notes');
+    const todoB = new SyncClient(t.service.url, tokenB, 'b-phone', 'todo');
+    const notesB = new SyncClient(t.service.url, tokenB, 'b-phone', 'notes');
     expect(
       (await todoB.push([{ table: 'tasks', id: 'b1', op: 'insert', data: { title: 'B' } }])).status,
     ).toBe(200);
@@ -158,25 +151,19 @@ describe('backup export and import over HTTP', () => {
     ).toBe(200);
   });
 
-  afterAll(async () => {
-    await service?.close();
-    await auth?.stop();
-    await db?.drop();
-  });
-
   it("never puts A's rows into B's export, even those in a space B is a member of", async () => {
     const rowsOfA = await rowsOf('user-a');
     const inSpace = rowsOfA.filter((r) => r.space_id === 'space-s');
     expect(inSpace.length).toBeGreaterThan(0);
     // The trap is armed: B's transactions may read A's space rows (RLS member policy)...
-    const memberPull = await new SyncClient(service.url, tokenB, 'b-tablet', 'todo').pullAll(
+    const memberPull = await new SyncClient(t.service.url, tokenB, 'b-tablet', 'todo').pullAll(
       'tasks',
     );
     expect(memberPull.changes.map((c: any) => c.eventId)).toEqual(
       expect.arrayContaining(inSpace.map((r) => r.id)),
     );
-    const runner = service.app.get(RlsTransactionRunner);
-    const host = service.app.get(TransactionHost);
+    const runner = t.service.app.get(RlsTransactionRunner);
+    const host = t.service.app.get(TransactionHost);
     const visible = await runner.runAsUser({ userId: 'user-b', spaceIds: ['space-s'] }, () =>
       host.manager.query(`SELECT count(*)::int AS n FROM sync_changes WHERE user_id = 'user-a'`),
     );
@@ -185,7 +172,7 @@ describe('backup export and import over HTTP', () => {
     // ...and the export runs as such a member; still only B's own rows come out.
     const spy = jest.spyOn(runner, 'runAsUser');
     try {
-      const exported = await exportBackup(service.url, tokenB);
+      const exported = await exportBackup(t.service.url, tokenB);
       expect(exported.status).toBe(200);
       expect(spy).toHaveBeenCalledWith(
         expect.objectContaining({ userId: 'user-b', spaceIds: ['space-s'] }),
@@ -206,12 +193,12 @@ describe('backup export and import over HTTP', () => {
   });
 
   it("refuses A's archive imported by B (403) and writes nothing", async () => {
-    const exported = await exportBackup(service.url, tokenA);
+    const exported = await exportBackup(t.service.url, tokenA);
     expect(exported.status).toBe(200);
     archiveA = exported.body;
-    await db.pool.query(`DELETE FROM sync_changes WHERE user_id = 'user-a'`);
+    await t.db.pool.query(`DELETE FROM sync_changes WHERE user_id = 'user-a'`);
     const before = await countAll();
-    const response = await importBackup(service.url, tokenB, archiveA);
+    const response = await importBackup(t.service.url, tokenB, archiveA);
     expect(response.status).toBe(403);
     expect(response.body).toEqual({
       statusCode: 403,
@@ -220,7 +207,7 @@ describe('backup export and import over HTTP', () => {
     });
     expect(await countAll()).toBe(before);
     // Put A's rows back for the round trip.
-    expect((await importBackup(service.url, tokenA, archiveA)).status).toBe(200);
+    expect((await importBackup(t.service.url, tokenA, archiveA)).status).toBe(200);
   });
 
   it('round-trips every row and the pull results through export, wipe and import; a second import adds nothing', async () => {
@@ -230,7 +217,7 @@ describe('backup export and import over HTTP', () => {
     );
     const pullsBefore = await pullsOfA();
 
-    const exported = await exportBackup(service.url, tokenA);
+    const exported = await exportBackup(t.service.url, tokenA);
     expect(exported.status).toBe(200);
     expect(exported.headers.get('content-type')).toBe('application/zip');
     expect(exported.headers.get('cache-control')).toBe('no-store');
@@ -249,7 +236,7 @@ describe('backup export and import over HTTP', () => {
     const manifest = JSON.parse(manifestEntry.data.toString('utf8'));
     expect(manifest).toEqual({
       formatVersion: 1,
-      schemaVersion: service.config.maxSchemaVersion,
+      schemaVersion: t.service.config.maxSchemaVersion,
       userId: 'user-a',
       createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       eventCount: rowsBefore.length,
@@ -278,8 +265,8 @@ describe('backup export and import over HTTP', () => {
       })),
     );
 
-    await db.pool.query('DELETE FROM sync_changes');
-    const first = await importBackup(service.url, tokenA, exported.body);
+    await t.db.pool.query('DELETE FROM sync_changes');
+    const first = await importBackup(t.service.url, tokenA, exported.body);
     expect(first).toEqual({
       status: 200,
       body: { read: rowsBefore.length, inserted: rowsBefore.length, skipped: 0 },
@@ -287,7 +274,7 @@ describe('backup export and import over HTTP', () => {
     expect(await rowsOf('user-a')).toEqual(rowsBefore);
     expect(await pullsOfA()).toEqual(pullsBefore);
 
-    const second = await importBackup(service.url, tokenA, exported.body);
+    const second = await importBackup(t.service.url, tokenA, exported.body);
     expect(second).toEqual({
       status: 200,
       body: { read: rowsBefore.length, inserted: 0, skipped: rowsBefore.length },
@@ -306,11 +293,11 @@ describe('backup export and import over HTTP', () => {
     });
 
     beforeEach(async () => {
-      await db.pool.query('DELETE FROM sync_changes');
+      await t.db.pool.query('DELETE FROM sync_changes');
     });
 
     async function expectRefused(archive: Buffer, message: RegExp, status = 400): Promise<void> {
-      const response = await importBackup(service.url, tokenA, archive);
+      const response = await importBackup(t.service.url, tokenA, archive);
       expect(response.status).toBe(status);
       expect(response.body.message).toMatch(message);
       expect(await countAll()).toBe(0);
@@ -388,13 +375,10 @@ describe('backup export and import over HTTP', () => {
 
     beforeAll(async () => {
       small = await startTestApp({
-        DATABASE_URL: db.url,
-        JWKS_URL: auth.jwksUrl,
-        MANA_AUTH_URL: auth.url,
-        MANA_SERVICE_KEY: auth.serviceKey,
+        ...t.env,
         BACKUP_IMPORT_MAX_BYTES: String(archiveA.length - 1),
       });
-      await db.pool.query('DELETE FROM sync_changes');
+      await t.db.pool.query('DELETE FROM sync_changes');
     });
 
     afterAll(async () => {
@@ -420,8 +404,8 @@ describe('backup export and import over HTTP', () => {
     });
 
     it('requires a token for both routes', async () => {
-      expect((await fetch(`${service.url}/backup/export`)).status).toBe(401);
-      const response = await fetch(`${service.url}/backup/import`, {
+      expect((await fetch(`${t.service.url}/backup/export`)).status).toBe(401);
+      const response = await fetch(`${t.service.url}/backup/import`, {
         method: 'POST',
         body: archiveA,
       });
@@ -430,7 +414,7 @@ describe('backup export and import over HTTP', () => {
 
     it('refuses a JSON body', async () => {
       const response = await importBackup(
-        service.url,
+        t.service.url,
         tokenA,
         Buffer.from('{"a":1}'),
         'application/json',

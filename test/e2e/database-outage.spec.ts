@@ -58,7 +58,8 @@ describe('database outage', () => {
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
     const notReady = await fetch(`${service.url}/health/ready`);
     expect(notReady.status).toBe(503);
-    expect((await notReady.json()).details.database.status).toBe('down');
+    const readiness = (await notReady.json()) as { details: { database: { status: string } } };
+    expect(readiness.details.database.status).toBe('down');
 
     pg = await startEmbeddedPostgres(PG);
     const backAt = Date.now();

@@ -8,10 +8,7 @@ import {
 import { APP_GUARD } from '@nestjs/core';
 import { BillingCheck } from '../../src/billing/billing-check';
 import { Memberships, MembershipProvider } from '../../src/spaces/membership-provider';
-import { FakeAuthServer } from '../support/fake-auth';
-import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { useService } from '../support/service-fixture';
 
 /** A team's own directory: memberships from wherever they keep them (here, a map). */
 @Injectable()
@@ -46,33 +43,20 @@ class MaintenanceGuard implements CanActivate {
 class MaintenanceModule {}
 
 describe('extension points (docs/extending.md)', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp(
-      { DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl, BILLING_ENABLED: 'true' },
-      {
-        membershipProvider: DirectoryMembershipProvider,
-        billingCheck: AllowListBillingCheck,
-        imports: [MaintenanceModule],
-      },
-    );
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
-  });
+  const t = useService(
+    { BILLING_ENABLED: 'true' },
+    {
+      membershipApi: false,
+      membershipProvider: DirectoryMembershipProvider,
+      billingCheck: AllowListBillingCheck,
+      imports: [MaintenanceModule],
+    },
+  );
 
   it('uses a custom membership provider for reads and for the write check', async () => {
-    const alice = new SyncClient(service.url, await auth.token('alice'), 'alice-1');
-    const bob = new SyncClient(service.url, await auth.token('bob'), 'bob-1');
-    const carol = new SyncClient(service.url, await auth.token('carol'), 'carol-1');
+    const alice = await t.client('alice', 'alice-1');
+    const bob = await t.client('bob', 'bob-1');
+    const carol = await t.client('carol', 'carol-1');
     expect(
       (
         await alice.push([
@@ -92,12 +76,12 @@ describe('extension points (docs/extending.md)', () => {
   });
 
   it('uses a custom billing check', async () => {
-    const mallory = new SyncClient(service.url, await auth.token('mallory'), 'm-1');
+    const mallory = await t.client('mallory', 'm-1');
     expect((await mallory.pull('plans')).status).toBe(402);
   });
 
   it('runs a custom global guard', async () => {
-    const alice = new SyncClient(service.url, await auth.token('alice'), 'alice-1');
+    const alice = await t.client('alice', 'alice-1');
     const blocked = await alice.request('GET', '/sync/todo/pull?collection=plans', undefined, {
       'x-maintenance': 'on',
     });

@@ -1,29 +1,16 @@
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 describe('safe retries', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  const t = useService({}, { membershipApi: false });
   let client: SyncClient;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp({ DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl });
-    client = new SyncClient(service.url, await auth.token('user-1'), 'client-a');
+    client = await t.client('user-1', 'client-a');
     // Something for the push answers to carry.
-    await new SyncClient(service.url, client.token, 'client-b').push([
+    await new SyncClient(t.service.url, client.token, 'client-b').push([
       { table: 'tasks', id: 'from-b', op: 'insert', data: {} },
     ]);
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
   });
 
   const push = (key: string, changes: unknown[]) =>
@@ -35,7 +22,7 @@ describe('safe retries', () => {
     );
 
   async function rowsOf(recordPrefix: string): Promise<number> {
-    const { rows } = await db.pool.query(
+    const { rows } = await t.db.pool.query(
       `SELECT count(*)::int AS n FROM sync_changes WHERE record_id LIKE $1`,
       [`${recordPrefix}%`],
     );
@@ -77,7 +64,7 @@ describe('safe retries', () => {
   });
 
   it('keeps keys per user', async () => {
-    const other = new SyncClient(service.url, await auth.token('user-2'), 'client-z');
+    const other = await t.client('user-2', 'client-z');
     const changes = [{ table: 'tasks', id: 'u2-1', op: 'insert', data: {} }];
     const response = await other.request(
       'POST',

@@ -1,37 +1,24 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3 } from 'openapi-types';
-import { FakeAuthServer } from '../support/fake-auth';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { useService } from '../support/service-fixture';
 
 interface ExpressLayer {
   route?: { path: string | string[]; methods: Record<string, boolean> };
 }
 
 describe('OpenAPI document and /docs', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  const t = useService({}, { membershipApi: false });
   let document: OpenAPIV3.Document;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp({ DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl });
-    const response = await fetch(`${service.url}/docs/openapi.json`);
+    const response = await fetch(`${t.service.url}/docs/openapi.json`);
     expect(response.status).toBe(200);
     document = (await response.json()) as OpenAPIV3.Document;
   });
 
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
-  });
-
   /** Every route the HTTP server answers, as `METHOD /openapi/{path}`. */
   function servedRoutes(): string[] {
-    const express = service.app.getHttpAdapter().getInstance() as {
+    const express = t.service.app.getHttpAdapter().getInstance() as {
       router: { stack: ExpressLayer[] };
     };
     return express.router.stack.flatMap((layer) => {
@@ -161,7 +148,7 @@ describe('OpenAPI document and /docs', () => {
   });
 
   it('serves the Swagger UI at /docs under a CSP it satisfies (no inline scripts)', async () => {
-    const response = await fetch(`${service.url}/docs`);
+    const response = await fetch(`${t.service.url}/docs`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     const csp = response.headers.get('content-security-policy') ?? '';
@@ -174,7 +161,7 @@ describe('OpenAPI document and /docs', () => {
       const src = /src="([^"]+)"/.exec(attributes)?.[1];
       expect(src).toBeDefined();
       // Resolved as the browser does, against the page's URL.
-      const asset = await fetch(new URL(src!, `${service.url}/docs`));
+      const asset = await fetch(new URL(src!, `${t.service.url}/docs`));
       expect(asset.status).toBe(200);
     }
   });

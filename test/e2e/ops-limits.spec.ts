@@ -1,8 +1,5 @@
 import { Controller, Get, Module } from '@nestjs/common';
-import { FakeAuthServer } from '../support/fake-auth';
-import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { useService } from '../support/service-fixture';
 
 /** Holds the slow route's answer until the test lets it go. */
 let release: () => void = () => undefined;
@@ -29,39 +26,23 @@ class SlowModule {}
 const insert = (id: string) => [{ table: 'tasks', id, op: 'insert', data: { id } }];
 
 describe('limits: rate limits, timeouts, security headers', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  // Declared before useService: after-hooks run in declaration order, so the slow handler
+  // is let go before the service closes.
+  afterAll(() => release());
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp(
-      {
-        DATABASE_URL: db.url,
-        JWKS_URL: auth.jwksUrl,
-        RATE_LIMIT_PUSH_PER_MINUTE: '3',
-        RATE_LIMIT_PULL_PER_MINUTE: '4',
-        REQUEST_TIMEOUT_MS: '300',
-        SSE_HEARTBEAT_MS: '100',
-        CORS_ORIGINS: 'https://app.example',
-      },
-      { imports: [SlowModule] },
-    );
-  });
-
-  afterAll(async () => {
-    release();
-    await service.close();
-    await auth.stop();
-    await db.drop();
-  });
-
-  const client = async (userId: string) =>
-    new SyncClient(service.url, await auth.token(userId), `${userId}-device`);
+  const t = useService(
+    {
+      RATE_LIMIT_PUSH_PER_MINUTE: '3',
+      RATE_LIMIT_PULL_PER_MINUTE: '4',
+      REQUEST_TIMEOUT_MS: '300',
+      SSE_HEARTBEAT_MS: '100',
+      CORS_ORIGINS: 'https://app.example',
+    },
+    { membershipApi: false, imports: [SlowModule] },
+  );
 
   async function rowsOf(userId: string): Promise<number> {
-    const { rows } = await db.pool.query(
+    const { rows } = await t.db.pool.query(
       `SELECT count(*)::int AS n FROM sync_changes WHERE user_id = $1`,
       [userId],
     );
@@ -69,7 +50,7 @@ describe('limits: rate limits, timeouts, security headers', () => {
   }
 
   it('answers 429 with Retry-After after the configured pushes per minute, per user', async () => {
-    const alice = await client('alice');
+    const alice = await t.client('alice');
     for (let i = 0; i < 3; i++) expect((await alice.push(insert(`a${i}`))).status).toBe(200);
     const refused = await alice.push(insert('a-over'));
     expect(refused.status).toBe(429);
@@ -84,17 +65,17 @@ describe('limits: rate limits, timeouts, security headers', () => {
     expect(await rowsOf('alice')).toBe(3);
 
     // Another user has a bucket of their own; alice's pulls count separately from her pushes.
-    const bob = await client('bob');
+    const bob = await t.client('bob');
     expect((await bob.push(insert('b0'))).status).toBe(200);
     expect((await alice.pull('tasks')).status).toBe(200);
   });
 
   it('limits pulls per user, and never the SSE stream', async () => {
-    const carol = await client('carol');
+    const carol = await t.client('carol');
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await carol.pull('tasks')).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
-    expect((await (await client('dave')).pull('tasks')).status).toBe(200);
+    expect((await (await t.client('dave')).pull('tasks')).status).toBe(200);
 
     const stream = await carol.stream(['tasks']);
     try {
@@ -111,7 +92,7 @@ describe('limits: rate limits, timeouts, security headers', () => {
 
   it('answers 503 JSON with Retry-After when a handler exceeds REQUEST_TIMEOUT_MS', async () => {
     // The handler never answers on its own here: only the timeout can end the request.
-    const response = await fetch(`${service.url}/ops-test/slow`);
+    const response = await fetch(`${t.service.url}/ops-test/slow`);
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await response.json()).toEqual({
@@ -119,11 +100,11 @@ describe('limits: rate limits, timeouts, security headers', () => {
       error: 'Service Unavailable',
       message: expect.stringMatching(/timed out/),
     });
-    expect((await fetch(`${service.url}/ops-test/fast`)).status).toBe(200);
+    expect((await fetch(`${t.service.url}/ops-test/fast`)).status).toBe(200);
   });
 
   it('sends security headers, and lets browsers of CORS_ORIGINS read Retry-After and X-Request-Id', async () => {
-    const response = await fetch(`${service.url}/health`, {
+    const response = await fetch(`${t.service.url}/health`, {
       headers: { origin: 'https://app.example' },
     });
     expect(response.status).toBe(200);
@@ -135,7 +116,7 @@ describe('limits: rate limits, timeouts, security headers', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(response.headers.get('access-control-expose-headers')).toMatch(/Retry-After/);
     expect(response.headers.get('access-control-expose-headers')).toMatch(/X-Request-Id/);
-    const foreign = await fetch(`${service.url}/health`, {
+    const foreign = await fetch(`${t.service.url}/health`, {
       headers: { origin: 'https://evil.example' },
     });
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
@@ -143,29 +124,13 @@ describe('limits: rate limits, timeouts, security headers', () => {
 });
 
 describe('limits set to 0', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp({
-      DATABASE_URL: db.url,
-      JWKS_URL: auth.jwksUrl,
-      RATE_LIMIT_PUSH_PER_MINUTE: '0',
-      RATE_LIMIT_PULL_PER_MINUTE: '1',
-    });
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
-  });
+  const t = useService(
+    { RATE_LIMIT_PUSH_PER_MINUTE: '0', RATE_LIMIT_PULL_PER_MINUTE: '1' },
+    { membershipApi: false },
+  );
 
   it('turns that limit off and keeps the other', async () => {
-    const erin = new SyncClient(service.url, await auth.token('erin'), 'erin-1');
+    const erin = await t.client('erin', 'erin-1');
     const pushes: number[] = [];
     for (let i = 0; i < 8; i++) pushes.push((await erin.push(insert(`e${i}`))).status);
     expect(pushes.every((status) => status === 200)).toBe(true);

@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Writable } from 'stream';
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp } from '../support/test-app';
 
 /** A pino destination that keeps every line, as a log pipeline would receive it. */
 class LogSink extends Writable {
@@ -32,34 +31,12 @@ class LogSink extends Writable {
 }
 
 describe('structured logs', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
   const sink = new LogSink();
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp(
-      {
-        DATABASE_URL: db.url,
-        JWKS_URL: auth.jwksUrl,
-        MANA_AUTH_URL: auth.url,
-        MANA_SERVICE_KEY: auth.serviceKey,
-      },
-      { logger: ['log', 'warn', 'error'], logDestination: sink },
-    );
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await auth.stop();
-    await db.drop();
-  });
+  const t = useService({}, { logger: ['log', 'warn', 'error'], logDestination: sink });
 
   it('writes one JSON line per push with request id, user, app, status and duration, and no secrets or content', async () => {
-    const token = await auth.token('alice');
-    const alice = new SyncClient(service.url, token, 'alice-phone');
+    const token = await t.auth.token('alice');
+    const alice = new SyncClient(t.service.url, token, 'alice-phone');
     const response = await alice.request(
       'POST',
       '/sync/todo',
@@ -92,7 +69,7 @@ describe('structured logs', () => {
     for (const secret of [
       token,
       'Bearer',
-      auth.serviceKey,
+      t.auth.serviceKey,
       'COOKIE-SECRET-9d1e',
       'RECORD-CONTENT-7f3a',
     ]) {
@@ -101,7 +78,7 @@ describe('structured logs', () => {
   });
 
   it('generates a request id when none (or an unusable one) comes in, and echoes it', async () => {
-    const bob = new SyncClient(service.url, await auth.token('bob'), 'bob-laptop');
+    const bob = await t.client('bob', 'bob-laptop');
     for (const incoming of [undefined, 'has spaces and "quotes"', 'x'.repeat(500)]) {
       const response = await bob.request(
         'GET',
@@ -122,7 +99,7 @@ describe('structured logs', () => {
   });
 
   it('logs refused requests without a user, and 404s by their URL', async () => {
-    const anonymous = await fetch(`${service.url}/sync/todo/pull?collection=x`, {
+    const anonymous = await fetch(`${t.service.url}/sync/todo/pull?collection=x`, {
       headers: { 'x-request-id': 'no-token-1', authorization: 'Bearer not.a.jwt' },
     });
     expect(anonymous.status).toBe(401);
@@ -131,7 +108,7 @@ describe('structured logs', () => {
     expect(line.userId).toBeUndefined();
     expect(JSON.stringify(line)).not.toContain('not.a.jwt');
 
-    await fetch(`${service.url}/nowhere`, { headers: { 'x-request-id': 'lost-1' } });
+    await fetch(`${t.service.url}/nowhere`, { headers: { 'x-request-id': 'lost-1' } });
     expect(await sink.requestLine('lost-1')).toMatchObject({ status: 404, url: '/nowhere' });
   });
 
@@ -144,11 +121,11 @@ describe('structured logs', () => {
   it("keeps tests quiet: createApp's logger ['error'] silences request lines", async () => {
     const quietSink = new LogSink();
     const quiet = await startTestApp(
-      { DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl },
+      { DATABASE_URL: t.db.url, JWKS_URL: t.auth.jwksUrl },
       { logger: ['error'], logDestination: quietSink },
     );
     try {
-      const carol = new SyncClient(quiet.url, await auth.token('carol'), 'carol-1');
+      const carol = new SyncClient(quiet.url, await t.auth.token('carol'), 'carol-1');
       expect((await carol.push([])).status).toBe(200);
       new Logger('OpsLogTest').log('not shown');
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -2,42 +2,16 @@ import WebSocket from 'ws';
 import { RlsTransactionRunner } from '../../src/store/rls-transaction.runner';
 import { PushDto } from '../../src/sync/dto/push.dto';
 import { SyncService } from '../../src/sync/sync.service';
-import { FakeAuthServer } from '../support/fake-auth';
 import { metricSum, parseMetrics, Sample } from '../support/prometheus-text';
-import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { useService } from '../support/service-fixture';
 
 const METRICS_TOKEN = 'scrape-secret';
 
 describe('GET /metrics', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp({
-      DATABASE_URL: db.url,
-      JWKS_URL: auth.jwksUrl,
-      MANA_AUTH_URL: auth.url,
-      MANA_SERVICE_KEY: auth.serviceKey,
-      METRICS_TOKEN,
-    });
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
-  });
-
-  const client = async (userId: string, clientId = `${userId}-device`, appId = 'todo') =>
-    new SyncClient(service.url, await auth.token(userId), clientId, appId);
+  const t = useService({ METRICS_TOKEN });
 
   async function scrape(): Promise<Sample[]> {
-    const response = await fetch(`${service.url}/metrics`, {
+    const response = await fetch(`${t.service.url}/metrics`, {
       headers: { authorization: `Bearer ${METRICS_TOKEN}` },
     });
     expect(response.status).toBe(200);
@@ -65,7 +39,7 @@ describe('GET /metrics', () => {
       { authorization: METRICS_TOKEN },
     ];
     for (const headers of attempts) {
-      const response = await fetch(`${service.url}/metrics`, { headers });
+      const response = await fetch(`${t.service.url}/metrics`, { headers });
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({
         statusCode: 401,
@@ -77,7 +51,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts stored changes by app and op once the push has committed, and only once', async () => {
-    const alice = await client('alice');
+    const alice = await t.client('alice');
     const changes = [
       { table: 'tasks', id: 'm1', op: 'insert', data: { title: 'one' } },
       { table: 'tasks', id: 'm2', op: 'insert', data: { title: 'two' } },
@@ -111,7 +85,7 @@ describe('GET /metrics', () => {
     expect(await growth(push, stored('insert'), stored('update'))).toEqual([0, 0]);
     expect(await growth(refused, stored('insert'))).toEqual([0]);
     // Another app is another series.
-    const notes = await client('alice', 'alice-device', 'notes');
+    const notes = await t.client('alice', 'alice-device', 'notes');
     expect(
       await growth(
         () => notes.push([{ table: 'notes', id: 'n1', op: 'insert', data: {} }]),
@@ -122,8 +96,8 @@ describe('GET /metrics', () => {
   });
 
   it('does not count the changes of a push whose transaction rolls back after the insert', async () => {
-    const runner = service.app.get(RlsTransactionRunner);
-    const sync = service.app.get(SyncService);
+    const runner = t.service.app.get(RlsTransactionRunner);
+    const sync = t.service.app.get(SyncService);
     const user = { userId: 'rolled-back', spaceIds: [] };
     const body = {
       changes: [{ table: 'tasks', id: 'rb1', op: 'insert', data: {} }],
@@ -139,14 +113,14 @@ describe('GET /metrics', () => {
       ['sync_changes_stored_total', { app: 'todo', op: 'insert' }],
     );
     expect(inserts).toBe(0);
-    const { rows } = await db.pool.query(
+    const { rows } = await t.db.pool.query(
       `SELECT count(*)::int AS n FROM sync_changes WHERE user_id = 'rolled-back'`,
     );
     expect(rows[0].n).toBe(0);
   });
 
   it('counts pulls and the rows they returned', async () => {
-    const writer = await client('bob', 'bob-writer');
+    const writer = await t.client('bob', 'bob-writer');
     await writer.push(
       Array.from({ length: 4 }, (_, i) => ({
         table: 'lists',
@@ -155,7 +129,7 @@ describe('GET /metrics', () => {
         data: { i },
       })),
     );
-    const reader = await client('bob', 'bob-reader');
+    const reader = await t.client('bob', 'bob-reader');
     const pulls = await growth(
       async () => {
         expect((await reader.pull('lists')).body.serverChanges).toHaveLength(4);
@@ -168,12 +142,12 @@ describe('GET /metrics', () => {
   });
 
   it('times HTTP requests by route pattern, method and status, never by raw URL', async () => {
-    const carol = await client('carol');
+    const carol = await t.client('carol');
     const [requests, histogram, unmatched] = await growth(
       async () => {
         await carol.push([]);
         await carol.push([]);
-        await fetch(`${service.url}/no/such/route-42`);
+        await fetch(`${t.service.url}/no/such/route-42`);
       },
       ['sync_http_requests_total', { route: '/sync/:appId', method: 'POST', status: '200' }],
       [
@@ -195,7 +169,7 @@ describe('GET /metrics', () => {
   });
 
   it('reports open SSE streams and WebSockets, the pool, cache lookups and Node defaults at scrape time', async () => {
-    const dave = await client('dave');
+    const dave = await t.client('dave');
     const stream = await dave.stream(['tasks']);
     await stream.waitFor((events) => events.some((e) => e.event === 'changes'));
     let samples = await scrape();
@@ -207,7 +181,7 @@ describe('GET /metrics', () => {
     }
     expect(metricSum(samples, 'sync_sse_streams_open')).toBe(0);
 
-    const socket = new WebSocket(`${service.url.replace('http', 'ws')}/ws`);
+    const socket = new WebSocket(`${t.service.url.replace('http', 'ws')}/ws`);
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     expect(metricSum(await scrape(), 'sync_websocket_connections_open')).toBe(1);
     socket.close();

@@ -1,54 +1,30 @@
 import { connect } from 'net';
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp } from '../support/test-app';
 import { sleep, until, WsTestClient } from '../support/ws-client';
 
 describe('WebSocket handshake, heartbeat and shutdown', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
-  let env: Record<string, string>;
+  const t = useService({ WS_AUTH_TIMEOUT_MS: '300', WS_PING_INTERVAL_MS: '150' });
   const sockets: WsTestClient[] = [];
 
   async function open(path = '/ws', options = {}): Promise<WsTestClient> {
-    const client = await WsTestClient.open(service.url, path, options);
+    const client = await WsTestClient.open(t.service.url, path, options);
     sockets.push(client);
     return client;
   }
 
-  async function health(app = service): Promise<any> {
+  async function health(app = t.service): Promise<any> {
     return (await new SyncClient(app.url, undefined, 'health').request('GET', '/health')).body;
   }
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    env = {
-      DATABASE_URL: db.url,
-      JWKS_URL: auth.jwksUrl,
-      MANA_AUTH_URL: auth.url,
-      MANA_SERVICE_KEY: auth.serviceKey,
-      WS_AUTH_TIMEOUT_MS: '300',
-      WS_PING_INTERVAL_MS: '150',
-    };
-    service = await startTestApp(env);
-  });
 
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.close();
   });
 
-  afterAll(async () => {
-    await service?.close();
-    await auth?.stop();
-    await db?.drop();
-  });
-
   it('answers a valid token with auth-ok and pings with pongs', async () => {
     const client = await open();
-    client.send({ type: 'auth', token: await auth.token('user-1') });
+    client.send({ type: 'auth', token: await t.auth.token('user-1') });
     await client.waitFor((m) => m.type === 'auth-ok');
     client.send({ type: 'ping' });
     await client.waitFor((m) => m.type === 'pong');
@@ -59,7 +35,7 @@ describe('WebSocket handshake, heartbeat and shutdown', () => {
   });
 
   it('refuses a bad token with an error, then closes with 1008', async () => {
-    const forged = await auth.token('user-1', { pair: await otherKeyPair() });
+    const forged = await t.auth.token('user-1', { pair: await otherKeyPair() });
     for (const token of ['not-a-jwt', forged]) {
       const client = await open();
       client.send({ type: 'auth', token });
@@ -71,7 +47,7 @@ describe('WebSocket handshake, heartbeat and shutdown', () => {
     const expired = await open();
     expired.send({
       type: 'auth',
-      token: await auth.token('user-1', { expiresIn: Math.floor(Date.now() / 1000) - 60 }),
+      token: await t.auth.token('user-1', { expiresIn: Math.floor(Date.now() / 1000) - 60 }),
     });
     expect((await expired.waitFor((m) => m.type === 'error')).message).toBe('Token expired');
     expect((await expired.closed).code).toBe(1008);
@@ -93,7 +69,7 @@ describe('WebSocket handshake, heartbeat and shutdown', () => {
   });
 
   it('answers unknown messages with an error and keeps the socket', async () => {
-    const client = await WsTestClient.authenticated(service.url, await auth.token('user-1'));
+    const client = await WsTestClient.authenticated(t.service.url, await t.auth.token('user-1'));
     sockets.push(client);
     client.send('{not json');
     client.send({ type: 'subscribe' });
@@ -108,23 +84,23 @@ describe('WebSocket handshake, heartbeat and shutdown', () => {
 
   it('serves /ws/:appId, refuses an invalid appId and unknown paths', async () => {
     const app = await WsTestClient.authenticated(
-      service.url,
-      await auth.token('user-1'),
+      t.service.url,
+      await t.auth.token('user-1'),
       '/ws/todo',
     );
     sockets.push(app);
     const invalid = await open('/ws/bad%20app');
     expect((await invalid.closed).code).toBe(1008);
-    await expect(WsTestClient.open(service.url, '/nope')).rejects.toThrow(/404/);
-    await expect(WsTestClient.open(service.url, '/ws/todo/extra')).rejects.toThrow(/404/);
+    await expect(WsTestClient.open(t.service.url, '/nope')).rejects.toThrow(/404/);
+    await expect(WsTestClient.open(t.service.url, '/ws/todo/extra')).rejects.toThrow(/404/);
     // A request target that is not even a URL must not take the server down.
-    expect(await rawUpgrade(service.url, 'http://[')).toMatch(/^HTTP\/1.1 404/);
+    expect(await rawUpgrade(t.service.url, 'http://[')).toMatch(/^HTTP\/1.1 404/);
     expect((await health()).status).toBe('ok');
   });
 
   it('terminates a socket that stops answering pings, and keeps the others', async () => {
-    const token = await auth.token('user-1');
-    const healthy = await WsTestClient.authenticated(service.url, token);
+    const token = await t.auth.token('user-1');
+    const healthy = await WsTestClient.authenticated(t.service.url, token);
     sockets.push(healthy);
     const silent = await open('/ws', { autoPong: false });
     silent.send({ type: 'auth', token });
@@ -143,16 +119,16 @@ describe('WebSocket handshake, heartbeat and shutdown', () => {
       connections: { websockets: 0, authenticatedWebsockets: 0, users: 0, sseStreams: 0 },
       changeListener: 'listening',
     });
-    const a1 = await WsTestClient.authenticated(service.url, await auth.token('user-a'));
+    const a1 = await WsTestClient.authenticated(t.service.url, await t.auth.token('user-a'));
     const a2 = await WsTestClient.authenticated(
-      service.url,
-      await auth.token('user-a'),
+      t.service.url,
+      await t.auth.token('user-a'),
       '/ws/todo',
     );
-    const b = await WsTestClient.authenticated(service.url, await auth.token('user-b'));
+    const b = await WsTestClient.authenticated(t.service.url, await t.auth.token('user-b'));
     const pending = await open();
     sockets.push(a1, a2, b);
-    const stream = await new SyncClient(service.url, await auth.token('user-a'), 'c').stream([
+    const stream = await new SyncClient(t.service.url, await t.auth.token('user-a'), 'c').stream([
       'tasks',
     ]);
     try {
@@ -178,10 +154,10 @@ describe('WebSocket handshake, heartbeat and shutdown', () => {
   });
 
   it('closes sockets with 1001 when the service shuts down', async () => {
-    const other = await startTestApp(env);
+    const other = await startTestApp(t.env);
     let closed = false;
     try {
-      const client = await WsTestClient.authenticated(other.url, await auth.token('user-1'));
+      const client = await WsTestClient.authenticated(other.url, await t.auth.token('user-1'));
       const unauthenticated = await WsTestClient.open(other.url);
       await other.close();
       closed = true;

@@ -1,15 +1,13 @@
 import { encodeChangeNotification, CHANGE_CHANNEL } from '../../src/realtime/change-event-codec';
 import { LISTENER_APPLICATION_NAME } from '../../src/realtime/notification-listener';
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { TestApp } from '../support/test-app';
 import { sleep, until, WsTestClient } from '../support/ws-client';
 
 /** Two instances of the service on one database: what one hears, the other must hear too. */
 describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
+  const t = useService({}, { instances: 2 });
   let one: TestApp;
   let two: TestApp;
   let token: string;
@@ -29,36 +27,21 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
   }
 
   async function listenerPids(): Promise<number[]> {
-    const { rows } = await db.pool.query<{ pid: number }>(
+    const { rows } = await t.db.pool.query<{ pid: number }>(
       `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`,
-      [db.name, LISTENER_APPLICATION_NAME],
+      [t.db.name, LISTENER_APPLICATION_NAME],
     );
     return rows.map((r) => r.pid);
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    const env = {
-      DATABASE_URL: db.url,
-      JWKS_URL: auth.jwksUrl,
-      MANA_AUTH_URL: auth.url,
-      MANA_SERVICE_KEY: auth.serviceKey,
-    };
-    [one, two] = await Promise.all([startTestApp(env), startTestApp(env)]);
-    token = await auth.token('user-1');
+    [one, two] = t.services;
+    token = await t.auth.token('user-1');
     pusher = new SyncClient(one.url, token, 'pusher');
   });
 
   afterEach(() => {
     for (const client of sockets.splice(0)) client.close();
-  });
-
-  afterAll(async () => {
-    await one?.close();
-    await two?.close();
-    await auth?.stop();
-    await db?.drop();
   });
 
   it('tells a WebSocket and an SSE stream on the other instance within 1 s', async () => {
@@ -121,7 +104,7 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
     expect(invalid.status).toBeGreaterThanOrEqual(400);
 
     // Fails at COMMIT, after the push has run pg_notify inside its transaction.
-    await db.pool.query(`
+    await t.db.pool.query(`
       CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
       CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON sync_changes
@@ -131,7 +114,7 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
       const doomed = await pusher.push([task('doomed')]);
       expect(doomed.status).toBeGreaterThanOrEqual(500);
     } finally {
-      await db.pool.query(
+      await t.db.pool.query(
         `DROP TRIGGER fail_at_commit ON sync_changes; DROP FUNCTION fail_at_commit();`,
       );
     }
@@ -148,7 +131,7 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
         txId: '1',
       },
     })!.payload;
-    const client = await db.pool.connect();
+    const client = await t.db.pool.connect();
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, payload]);
@@ -161,7 +144,7 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
     expect(remote.of('sync-available')).toEqual([]);
 
     // ...while the same notification committed is: the silence above is not a deaf socket.
-    await db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, payload]);
+    await t.db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, payload]);
     await local.waitFor((m) => m.type === 'sync-available' && m.tables[0] === 'direct', 1000);
     await remote.waitFor((m) => m.type === 'sync-available' && m.tables[0] === 'direct', 1000);
   });
@@ -183,8 +166,8 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
 
   it('ignores malformed notifications on the channel', async () => {
     const remote = await socket(two);
-    await db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, '{"appId":"todo"}']);
-    await db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, 'not json']);
+    await t.db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, '{"appId":"todo"}']);
+    await t.db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, 'not json']);
     expect((await pusher.push([task()])).status).toBe(200);
     await remote.waitFor((m) => m.type === 'sync-available', 1000);
     expect(remote.of('sync-available')).toHaveLength(1);
@@ -195,7 +178,9 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
     const before = await listenerPids();
     expect(before).toHaveLength(2);
     const killedAt = Date.now();
-    await db.pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [before]);
+    await t.db.pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [
+      before,
+    ]);
 
     // Push until one gets through; each push is a fresh chance, so this measures recovery.
     let delivered = false;

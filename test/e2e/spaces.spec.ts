@@ -1,44 +1,31 @@
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const TTL_MS = 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('shared spaces', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  const t = useService(
+    { MEMBERSHIP_CACHE_TTL_MS: String(TTL_MS) },
+    {
+      beforeStart: ({ auth }) => {
+        auth.memberships.set('owner', ['space-s']);
+        auth.memberships.set('member', ['space-s']);
+      },
+    },
+  );
   let owner: SyncClient;
   let member: SyncClient;
   let stranger: SyncClient;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    auth.memberships.set('owner', ['space-s']);
-    auth.memberships.set('member', ['space-s']);
-    service = await startTestApp({
-      DATABASE_URL: db.url,
-      JWKS_URL: auth.jwksUrl,
-      MANA_AUTH_URL: auth.url,
-      MANA_SERVICE_KEY: auth.serviceKey,
-      MEMBERSHIP_CACHE_TTL_MS: String(TTL_MS),
-    });
-    owner = new SyncClient(service.url, await auth.token('owner'), 'owner-device');
-    member = new SyncClient(service.url, await auth.token('member'), 'member-device');
-    stranger = new SyncClient(service.url, await auth.token('stranger'), 'stranger-device');
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
+    owner = await t.client('owner');
+    member = await t.client('member');
+    stranger = await t.client('stranger');
   });
 
   async function countRows(sql: string, params: unknown[] = []): Promise<number> {
-    const { rows } = await db.pool.query(
+    const { rows } = await t.db.pool.query(
       `SELECT count(*)::int AS n FROM sync_changes WHERE ${sql}`,
       params,
     );
@@ -85,10 +72,10 @@ describe('shared spaces', () => {
   it('stops showing a space once the membership is removed and the cache expired', async () => {
     await owner.push([{ table: 'boards', id: 'b1', op: 'insert', data: {}, spaceId: 'space-s' }]);
     expect((await member.pullAll('boards')).changes).toHaveLength(1);
-    auth.memberships.set('member', []);
+    t.auth.memberships.set('member', []);
     await sleep(TTL_MS + 100);
     expect((await member.pullAll('boards')).changes).toEqual([]);
-    auth.memberships.set('member', ['space-s']);
+    t.auth.memberships.set('member', ['space-s']);
     await sleep(TTL_MS + 100);
   });
 
@@ -112,7 +99,7 @@ describe('shared spaces', () => {
   });
 
   it('the database itself refuses the same write made directly in SQL as the service role', async () => {
-    const client = await db.pool.connect();
+    const client = await t.db.pool.connect();
     const insertAs = async (userId: string, spaceIds: string, spaceId: string) => {
       await client.query('BEGIN');
       try {
@@ -144,12 +131,12 @@ describe('shared spaces', () => {
 
   describe('when the auth service is down', () => {
     afterEach(async () => {
-      auth.failMembershipsWith = undefined;
+      t.auth.failMembershipsWith = undefined;
       await sleep(TTL_MS + 100);
     });
 
     it('still syncs own rows and personal-space writes, answers 503 + Retry-After for a real space, and succeeds once it is back', async () => {
-      auth.failMembershipsWith = 500;
+      t.auth.failMembershipsWith = 500;
       await sleep(TTL_MS + 100);
       const own = await owner.push([
         { table: 'todo', id: 'p1', op: 'insert', data: {}, spaceId: '_personal:owner' },
@@ -164,7 +151,7 @@ describe('shared spaces', () => {
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(await countRows(`record_id = 's1'`)).toBe(0);
 
-      auth.failMembershipsWith = undefined;
+      t.auth.failMembershipsWith = undefined;
       await sleep(TTL_MS + 100);
       expect((await owner.push(shared)).status).toBe(200);
       expect(await countRows(`record_id = 's1'`)).toBe(1);
@@ -173,8 +160,8 @@ describe('shared spaces', () => {
 
   it('makes one membership request for concurrent requests of one user', async () => {
     await sleep(TTL_MS + 100);
-    const before = auth.membershipRequests;
+    const before = t.auth.membershipRequests;
     await Promise.all(Array.from({ length: 10 }, () => member.pull('lists')));
-    expect(auth.membershipRequests - before).toBe(1);
+    expect(t.auth.membershipRequests - before).toBe(1);
   });
 });

@@ -1,7 +1,4 @@
-import { FakeAuthServer } from '../support/fake-auth';
-import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { useService } from '../support/service-fixture';
 
 const EPOCH = '1970-01-01T00:00:00.000Z';
 
@@ -21,27 +18,11 @@ function duplicates(ids: string[]): string[] {
 }
 
 describe('cursor: every change exactly once', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
-  let token: string;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp({ DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl });
-    token = await auth.token('user-1');
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
-  });
+  const t = useService({}, { membershipApi: false });
 
   it('pages that end inside one push (rows of one transaction) lose and repeat nothing', async () => {
-    const a = new SyncClient(service.url, token, 'a', 'app-batch');
-    const b = new SyncClient(service.url, token, 'b', 'app-batch');
+    const a = await t.client('user-1', 'a', 'app-batch');
+    const b = await t.client('user-1', 'b', 'app-batch');
     expect((await a.push(inserts('tasks', 't', 2500))).status).toBe(200);
     const { changes, pages } = await b.pullAll('tasks', EPOCH);
     expect(pages).toBe(3);
@@ -53,9 +34,9 @@ describe('cursor: every change exactly once', () => {
   });
 
   it('6,000 changes reach another client completely through paged push responses and pulls', async () => {
-    const a = new SyncClient(service.url, token, 'a', 'app-6k');
-    const b = new SyncClient(service.url, token, 'b', 'app-6k');
-    const c = new SyncClient(service.url, token, 'c', 'app-6k');
+    const a = await t.client('user-1', 'a', 'app-6k');
+    const b = await t.client('user-1', 'b', 'app-6k');
+    const c = await t.client('user-1', 'c', 'app-6k');
     const start = (await b.push([])).body.syncedUntil;
     for (let i = 0; i < 3; i++) {
       expect(
@@ -89,8 +70,8 @@ describe('cursor: every change exactly once', () => {
   });
 
   it('delivers a slow writer that commits after later pushes exactly once', async () => {
-    const a = new SyncClient(service.url, token, 'a', 'app-slow');
-    const b = new SyncClient(service.url, token, 'b', 'app-slow');
+    const a = await t.client('user-1', 'a', 'app-slow');
+    const b = await t.client('user-1', 'b', 'app-slow');
     let cursor = (await b.pull('tasks', EPOCH)).body.syncedUntil;
     const received: string[] = [];
     const written: string[] = [];
@@ -103,7 +84,7 @@ describe('cursor: every change exactly once', () => {
     };
 
     // Another service writing to sync_changes directly, in a transaction that stays open 2 s.
-    const slow = await db.pool.connect();
+    const slow = await t.db.pool.connect();
     await slow.query('BEGIN');
     await slow.query(
       `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
@@ -134,9 +115,9 @@ describe('cursor: every change exactly once', () => {
   });
 
   it('accepts a plain ISO time (a mana-sync cursor) and continues with its own cursor', async () => {
-    const a = new SyncClient(service.url, token, 'a', 'app-legacy');
-    const b = new SyncClient(service.url, token, 'b', 'app-legacy');
-    await db.pool.query(
+    const a = await t.client('user-1', 'a', 'app-legacy');
+    const b = await t.client('user-1', 'b', 'app-legacy');
+    await t.db.pool.query(
       `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id, created_at)
        VALUES ('app-legacy', 'tasks', 'old', 'user-1', 'insert', '{}', 'go', '2026-01-01T00:00:00Z'),
               ('app-legacy', 'tasks', 'newer', 'user-1', 'insert', '{}', 'go', '2026-06-01T00:00:00Z')`,

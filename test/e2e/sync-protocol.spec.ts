@@ -1,34 +1,21 @@
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 describe('sync protocol (mana-sync wire compatibility)', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  const t = useService(
+    {},
+    {
+      beforeStart: ({ auth }) =>
+        auth.memberships.set('user-1', ['space-explicit', 'space-from-data', 'space-from-fields']),
+    },
+  );
   let a: SyncClient;
   let b: SyncClient;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    auth.memberships.set('user-1', ['space-explicit', 'space-from-data', 'space-from-fields']);
-    service = await startTestApp({
-      DATABASE_URL: db.url,
-      JWKS_URL: auth.jwksUrl,
-      MANA_AUTH_URL: auth.url,
-      MANA_SERVICE_KEY: auth.serviceKey,
-    });
-    const token = await auth.token('user-1');
-    a = new SyncClient(service.url, token, 'client-a');
-    b = new SyncClient(service.url, token, 'client-b');
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
+    const token = await t.auth.token('user-1');
+    a = new SyncClient(t.service.url, token, 'client-a');
+    b = new SyncClient(t.service.url, token, 'client-b');
   });
 
   it('runs the flow of the mana-sync end-to-end script', async () => {
@@ -92,7 +79,7 @@ describe('sync protocol (mana-sync wire compatibility)', () => {
       expect.objectContaining({ op: 'delete', id: 'task-1', deletedAt }),
     ]);
 
-    const anonymous = new SyncClient(service.url, undefined, 'client-x');
+    const anonymous = new SyncClient(t.service.url, undefined, 'client-x');
     const unauthorized = await anonymous.push([
       { table: 'tasks', id: 'task-2', op: 'insert', data: {} },
     ]);
@@ -174,7 +161,7 @@ describe('sync protocol (mana-sync wire compatibility)', () => {
     const change = { eventId, table: 'dedupe', id: 'd1', op: 'insert', data: { v: 1 } };
     expect((await a.push([change])).status).toBe(200);
     expect((await a.push([change])).status).toBe(200);
-    const { rows } = await db.pool.query('SELECT id FROM sync_changes WHERE table_name = $1', [
+    const { rows } = await t.db.pool.query('SELECT id FROM sync_changes WHERE table_name = $1', [
       'dedupe',
     ]);
     expect(rows).toEqual([{ id: eventId }]);
@@ -191,13 +178,13 @@ describe('sync protocol (mana-sync wire compatibility)', () => {
       { 'x-client-id': 'header-client' },
     );
     expect(result.status).toBe(200);
-    const { rows } = await db.pool.query(
+    const { rows } = await t.db.pool.query(
       'SELECT client_id FROM sync_changes WHERE table_name = $1',
       ['echo'],
     );
     expect(rows).toEqual([{ client_id: 'header-client' }]);
 
-    const headerClient = new SyncClient(service.url, a.token, 'header-client');
+    const headerClient = new SyncClient(t.service.url, a.token, 'header-client');
     expect((await headerClient.pull('echo')).body.serverChanges).toEqual([]);
     expect((await a.pull('echo')).body.serverChanges).toHaveLength(1);
     // The push response of the writer itself never echoes its changes either.
@@ -228,7 +215,7 @@ describe('sync protocol (mana-sync wire compatibility)', () => {
       undefined,
       { schemaVersion: 0 },
     );
-    const { rows } = await db.pool.query(
+    const { rows } = await t.db.pool.query(
       'SELECT record_id, schema_version FROM sync_changes WHERE table_name = $1 ORDER BY record_id',
       ['versions'],
     );
@@ -239,7 +226,7 @@ describe('sync protocol (mana-sync wire compatibility)', () => {
   });
 
   it("never shows one user another user's changes", async () => {
-    const other = new SyncClient(service.url, await auth.token('user-2'), 'client-z');
+    const other = await t.client('user-2', 'client-z');
     await other.push([{ table: 'tasks', id: 'secret', op: 'insert', data: { secret: true } }]);
     const { changes } = await a.pullAll('tasks');
     expect(changes.find((c: any) => c.id === 'secret')).toBeUndefined();

@@ -1,39 +1,24 @@
 import { DataSource } from 'typeorm';
 import { ChangeBus } from '../../src/realtime/change-bus';
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 describe('SSE stream', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  const t = useService(
+    { SSE_HEARTBEAT_MS: '200', SYNC_PAGE_SIZE: '100' },
+    { membershipApi: false },
+  );
   let a: SyncClient;
   let b: SyncClient;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp({
-      DATABASE_URL: db.url,
-      JWKS_URL: auth.jwksUrl,
-      SSE_HEARTBEAT_MS: '200',
-      SYNC_PAGE_SIZE: '100',
-    });
-    const token = await auth.token('user-1');
-    a = new SyncClient(service.url, token, 'client-a');
-    b = new SyncClient(service.url, token, 'client-b');
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
+    const token = await t.auth.token('user-1');
+    a = new SyncClient(t.service.url, token, 'client-a');
+    b = new SyncClient(t.service.url, token, 'client-b');
   });
 
   function listenerCount(): number {
-    const bus = service.app.get(ChangeBus) as unknown as { listeners: Set<unknown> };
+    const bus = t.service.app.get(ChangeBus) as unknown as { listeners: Set<unknown> };
     return bus.listeners.size;
   }
 
@@ -122,7 +107,7 @@ describe('SSE stream', () => {
 
   function checkedOut(): number {
     const pool = (
-      service.app.get(DataSource).driver as unknown as {
+      t.service.app.get(DataSource).driver as unknown as {
         master: { totalCount: number; idleCount: number };
       }
     ).master;
@@ -130,7 +115,7 @@ describe('SSE stream', () => {
   }
 
   it('rejects a stream without auth or without collections', async () => {
-    const anonymous = new SyncClient(service.url, undefined, 'x');
+    const anonymous = new SyncClient(t.service.url, undefined, 'x');
     expect((await anonymous.request('GET', '/sync/todo/stream?collections=tasks')).status).toBe(
       401,
     );

@@ -1,31 +1,18 @@
-import { FakeAuthServer } from '../support/fake-auth';
+import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
-import { startTestApp, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const ok = { table: 'tasks', id: 'ok-1', op: 'insert', data: { title: 'fine' } };
 
 describe('bad input: a clear 4xx, nothing stored, never a 5xx', () => {
-  let db: TestDatabase;
-  let auth: FakeAuthServer;
-  let service: TestApp;
+  const t = useService({}, { membershipApi: false });
   let client: SyncClient;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    auth = await new FakeAuthServer().start();
-    service = await startTestApp({ DATABASE_URL: db.url, JWKS_URL: auth.jwksUrl });
-    client = new SyncClient(service.url, await auth.token('user-1'), 'client-a');
-  });
-
-  afterAll(async () => {
-    await service.close();
-    await auth.stop();
-    await db.drop();
+    client = await t.client('user-1', 'client-a');
   });
 
   afterEach(async () => {
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM sync_changes');
+    const { rows } = await t.db.pool.query('SELECT count(*)::int AS n FROM sync_changes');
     expect(rows[0].n).toBe(0);
   });
 

@@ -1,6 +1,6 @@
-import { createServer, Server } from 'http';
-import { AddressInfo } from 'net';
+import { IncomingMessage, ServerResponse } from 'http';
 import { exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
+import { FakeHttpServer } from './fake-http-server';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
@@ -8,8 +8,7 @@ type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
  * The auth service, faked as a real HTTP server on 127.0.0.1: it serves a JWKS
  * of Ed25519 keys and signs tokens with them.
  */
-export class FakeAuthServer {
-  private server?: Server;
+export class FakeAuthServer extends FakeHttpServer {
   private keys: { kid: string; pair: KeyPair; jwk: JWK }[] = [];
   jwksRequests = 0;
   /** Space memberships served by the internal API: user id → organization ids. */
@@ -20,49 +19,40 @@ export class FakeAuthServer {
   /** The service key the internal API requires. */
   serviceKey = 'test-service-key';
 
-  get url(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
-  }
-
   get jwksUrl(): string {
     return `${this.url}/api/auth/jwks`;
   }
 
-  async start(): Promise<this> {
+  override async start(): Promise<this> {
     await this.addKey();
-    this.server = createServer((req, res) => {
-      if (req.url === '/api/auth/jwks') {
-        this.jwksRequests++;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ keys: this.keys.map((k) => k.jwk) }));
-        return;
-      }
-      const membership = /^\/api\/v1\/internal\/users\/([^/]+)\/memberships$/.exec(req.url ?? '');
-      if (membership) {
-        this.membershipRequests++;
-        const userId = decodeURIComponent(membership[1]);
-        if (req.headers['x-service-key'] !== this.serviceKey) res.statusCode = 401;
-        else if (this.failMembershipsWith) res.statusCode = this.failMembershipsWith;
-        const orgs = this.memberships.get(userId) ?? [];
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            userId,
-            memberships: orgs.map((organizationId) => ({ organizationId, role: 'member' })),
-          }),
-        );
-        return;
-      }
-      res.statusCode = 404;
-      res.end();
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return this;
+    return super.start();
   }
 
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
+  protected override handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.url === '/api/auth/jwks') {
+      this.jwksRequests++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: this.keys.map((k) => k.jwk) }));
+      return;
+    }
+    const membership = /^\/api\/v1\/internal\/users\/([^/]+)\/memberships$/.exec(req.url ?? '');
+    if (membership) {
+      this.membershipRequests++;
+      const userId = decodeURIComponent(membership[1]);
+      if (req.headers['x-service-key'] !== this.serviceKey) res.statusCode = 401;
+      else if (this.failMembershipsWith) res.statusCode = this.failMembershipsWith;
+      const orgs = this.memberships.get(userId) ?? [];
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          userId,
+          memberships: orgs.map((organizationId) => ({ organizationId, role: 'member' })),
+        }),
+      );
+      return;
+    }
+    res.statusCode = 404;
+    res.end();
   }
 
   /** Adds a signing key (key rotation); new tokens are signed with it. */
