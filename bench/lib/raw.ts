@@ -1,10 +1,9 @@
 import { Client, ClientBase } from 'pg';
+import { RLS_SCOPE_SQL } from '../../src/store/rls-transaction.runner';
 import { APP_ID, insertChange } from './records';
 
 /** The statement the service runs first in every user transaction (RlsTransactionRunner). */
-export const SET_CONFIG_SQL = `SELECT set_config('role', $1, true),
-        set_config('app.current_user_id', $2, true),
-        set_config('app.current_user_space_ids', $3, true)`;
+export const SET_CONFIG_SQL = RLS_SCOPE_SQL;
 
 /** A row as the service stores an insert of the wire change (NewChange, user from the scope). */
 export interface RawRow {

@@ -5,6 +5,22 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RlsScope, TransactionHost } from './transaction-host';
 
+/**
+ * The first statement of every user-data transaction: the unprivileged role and the
+ * caller's scope, transaction-local ($1 role, $2 user id, $3 comma-separated space ids).
+ *
+ * RLS ANDs an OR of two policies into every query, which the planner cannot estimate: it
+ * then reads all of a user's rows (bitmap or sequential scan) and sorts them, where a page
+ * needs an ordered index scan that stops after LIMIT rows. These transactions only run such
+ * index-shaped statements, so the three plan types are discouraged for them alone.
+ */
+export const RLS_SCOPE_SQL = `SELECT set_config('role', $1, true),
+       set_config('app.current_user_id', $2, true),
+       set_config('app.current_user_space_ids', $3, true),
+       set_config('enable_bitmapscan', 'off', true),
+       set_config('enable_seqscan', 'off', true),
+       set_config('enable_sort', 'off', true)`;
+
 /** Drops ids that would widen or corrupt the comma-separated membership setting. */
 export function cleanSpaceIds(spaceIds: readonly string[]): string[] {
   return [...new Set(spaceIds.filter((id) => id !== '' && !id.includes(',')))];
@@ -32,19 +48,11 @@ export class RlsTransactionRunner {
     let broken: Error | undefined;
     try {
       await queryRunner.startTransaction();
-      // RLS ANDs an OR of two policies into every query, which the planner cannot estimate: it
-      // then reads all of a user's rows (bitmap or sequential scan) and sorts them, where a page
-      // needs an ordered index scan that stops after LIMIT rows. These transactions only run
-      // such index-shaped statements, so the three plan types are discouraged for them alone.
-      await queryRunner.query(
-        `SELECT set_config('role', $1, true),
-                set_config('app.current_user_id', $2, true),
-                set_config('app.current_user_space_ids', $3, true),
-                set_config('enable_bitmapscan', 'off', true),
-                set_config('enable_seqscan', 'off', true),
-                set_config('enable_sort', 'off', true)`,
-        [this.config.rlsRole, scope.userId, spaceIds.join(',')],
-      );
+      await queryRunner.query(RLS_SCOPE_SQL, [
+        this.config.rlsRole,
+        scope.userId,
+        spaceIds.join(','),
+      ]);
       const { result, afterCommit } = await this.host.run(
         queryRunner.manager,
         { userId: scope.userId, spaceIds },
