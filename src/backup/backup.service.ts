@@ -91,6 +91,9 @@ export class BackupService {
     const digest = new EventsDigest();
     const zip = new ZipFile();
     const events = new PassThrough();
+    // Its failures are read from `events.destroyed` by the loop below; without a listener an
+    // 'error' emitted while the loop waits on the database would be an uncaught exception.
+    events.on('error', () => undefined);
     zip.addReadStream(events, EVENTS_ENTRY, { mtime: createdAt });
     const output = zip.outputStream as unknown as Readable;
     const zipFailed = new Promise<never>((_, reject) => zip.on('error', reject));
@@ -114,6 +117,9 @@ export class BackupService {
         let lines: string[] = [];
         let pending = 0;
         const write = async (): Promise<void> => {
+          if (events.destroyed) {
+            throw events.errored ?? new Error('the archive output closed early');
+          }
           const chunk = Buffer.from(lines.join(''));
           lines = [];
           pending = 0;
@@ -159,9 +165,11 @@ export class BackupService {
       );
       events.destroy();
       if (delivered) {
-        const reason = error instanceof Error ? error : new Error(String(error));
-        output.destroy(reason);
-        out.destroy(reason);
+        // Without an error argument: the streams' pipeline is settled and no longer listens for
+        // 'error', so an error here would surface as an uncaught exception. The reader sees the
+        // connection cut, and an archive without its manifest.
+        output.destroy();
+        out.destroy();
       }
       throw error;
     }
@@ -335,6 +343,10 @@ function assertMayWrite(user: AuthenticatedUser, event: BackupEvent, lineNumber:
 
 /** Waits until `stream` wants more; fails when it errors or closes first (its reader is gone). */
 function drained(stream: Writable): Promise<void> {
+  // Already destroyed (the reader went away meanwhile): its 'close' has been emitted.
+  if (stream.destroyed) {
+    return Promise.reject(stream.errored ?? new Error('the archive output closed early'));
+  }
   return new Promise((resolve, reject) => {
     const settle = (error?: Error): void => {
       stream.off('drain', onDrain);

@@ -161,11 +161,13 @@ describe('migrations', () => {
 
   it('stops with one line naming the SQL a DBA must run when the user may not create roles', async () => {
     const user = `${db.name}_owner`;
-    await adminQuery(`CREATE ROLE ${user} LOGIN NOSUPERUSER NOCREATEROLE`);
+    // A password too, for servers (like the embedded one) that do not trust local users.
+    await adminQuery(`CREATE ROLE ${user} LOGIN NOSUPERUSER NOCREATEROLE PASSWORD 'owner-secret'`);
     await adminQuery(`ALTER DATABASE ${db.name} OWNER TO ${user}`);
     await db.pool.query(`GRANT ALL ON SCHEMA public TO ${user}`);
     const url = new URL(db.url);
     url.username = user;
+    url.password = 'owner-secret';
     const previous = process.env.DB_RLS_ROLE;
     process.env.DB_RLS_ROLE = `${db.name}_role`;
     try {
