@@ -46,14 +46,6 @@ async function main(): Promise<void> {
     RATE_LIMIT_PUSH_PER_MINUTE: '0',
     RATE_LIMIT_PULL_PER_MINUTE: '0',
   });
-  const gated = await startTestApp({
-    ...base,
-    MANA_AUTH_URL: auth.url,
-    MANA_SERVICE_KEY: auth.serviceKey,
-    MANA_CREDITS_URL: credits.url,
-    RATE_LIMIT_PUSH_PER_MINUTE: '0',
-    RATE_LIMIT_PULL_PER_MINUTE: '0',
-  });
   try {
     const token = await auth.token('user-1');
     const writer = new SyncClient(plain.url, token, 'writer');
@@ -99,12 +91,21 @@ async function main(): Promise<void> {
       return times;
     };
     const withoutChecks = await small(plain.url);
-    const withChecks = await small(gated.url);
+    await plain.close();
+    // One service at a time, so the two do not share the process's event loop.
+    const gated = await startTestApp({
+      ...base,
+      MANA_AUTH_URL: auth.url,
+      MANA_SERVICE_KEY: auth.serviceKey,
+      MANA_CREDITS_URL: credits.url,
+      RATE_LIMIT_PUSH_PER_MINUTE: '0',
+      RATE_LIMIT_PULL_PER_MINUTE: '0',
+    });
+    const withChecks = await small(gated.url).finally(() => gated.close());
     console.log(
       `empty pull: median ${median(withoutChecks)} ms without, ${median(withChecks)} ms with cached membership + billing checks (500 each; lookups made: memberships ${auth.membershipRequests}, credits ${credits.requests})`,
     );
   } finally {
-    await gated.close();
     await plain.close();
     await credits.stop();
     await auth.stop();

@@ -12,14 +12,17 @@ import { RlsScope, TransactionHost } from './transaction-host';
  * RLS ANDs an OR of two policies into every query, which the planner cannot estimate: it
  * then reads all of a user's rows (bitmap or sequential scan) and sorts them, where a page
  * needs an ordered index scan that stops after LIMIT rows. These transactions only run such
- * index-shaped statements, so the three plan types are discouraged for them alone.
+ * index-shaped statements, so the three plan types are discouraged for them alone. That
+ * inflates plan costs past jit_above_cost, and JIT compiling a millisecond query costs
+ * hundreds of milliseconds: it is off too.
  */
 export const RLS_SCOPE_SQL = `SELECT set_config('role', $1, true),
        set_config('app.current_user_id', $2, true),
        set_config('app.current_user_space_ids', $3, true),
        set_config('enable_bitmapscan', 'off', true),
        set_config('enable_seqscan', 'off', true),
-       set_config('enable_sort', 'off', true)`;
+       set_config('enable_sort', 'off', true),
+       set_config('jit', 'off', true)`;
 
 /** Drops ids that would widen or corrupt the comma-separated membership setting. */
 export function cleanSpaceIds(spaceIds: readonly string[]): string[] {
