@@ -1,13 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 
-export class PullQueryDto {
-  @ApiProperty({ maxLength: 200, description: 'The collection (table) to read' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
-  collection!: string;
-
+/** What every read takes: where to continue, and who asks (for echo suppression). */
+class CursorQueryDto {
   @ApiPropertyOptional({
     description: 'Cursor: the `syncedUntil` of the previous answer (default: the beginning)',
     example: '1970-01-01T00:00:00.000Z',
@@ -16,7 +11,7 @@ export class PullQueryDto {
   @IsString()
   since?: string;
 
-  /** For clients that cannot set the X-Client-Id header. */
+  /** For clients that cannot set the X-Client-Id header (EventSource cannot). */
   @ApiPropertyOptional({ maxLength: 200, description: 'For clients that cannot send X-Client-Id' })
   @IsOptional()
   @IsString()
@@ -24,7 +19,15 @@ export class PullQueryDto {
   clientId?: string;
 }
 
-export class StreamQueryDto {
+export class PullQueryDto extends CursorQueryDto {
+  @ApiProperty({ maxLength: 200, description: 'The collection (table) to read' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  collection!: string;
+}
+
+export class StreamQueryDto extends CursorQueryDto {
   /** Comma-separated collection names. */
   @ApiProperty({
     maxLength: 10_000,
@@ -35,18 +38,4 @@ export class StreamQueryDto {
   @IsNotEmpty()
   @MaxLength(10_000)
   collections!: string;
-
-  @ApiPropertyOptional({
-    description: 'Cursor: the `syncedUntil` of the previous answer (default: the beginning)',
-    example: '1970-01-01T00:00:00.000Z',
-  })
-  @IsOptional()
-  @IsString()
-  since?: string;
-
-  @ApiPropertyOptional({ maxLength: 200, description: 'For clients that cannot send X-Client-Id' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  clientId?: string;
 }
