@@ -4,12 +4,14 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  Optional,
 } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { AppIdPipe } from '../sync/app-id.pipe';
 import { ChangeBus, ChangeEvent } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
@@ -56,6 +58,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     private readonly auth: AuthService,
     private readonly bus: ChangeBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -142,15 +145,17 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** Sends without waiting; a consumer too slow to take its output is cut off instead. */
-  send(session: SocketSession, message: ServerMessage): void {
+  /** False when the socket was closed or, being too slow, terminated instead. */
+  send(session: SocketSession, message: ServerMessage): boolean {
     const { socket } = session;
-    if (socket.readyState !== OPEN) return;
+    if (socket.readyState !== OPEN) return false;
     if (socket.bufferedAmount > this.config.wsMaxBufferedBytes) {
       this.logger.warn(`terminating a slow socket (${socket.bufferedAmount} bytes unsent)`);
       socket.terminate();
-      return;
+      return false;
     }
     socket.send(JSON.stringify(message));
+    return true;
   }
 
   /** Closes every socket with 1001 before the server goes, giving clients a moment to answer. */
@@ -213,7 +218,9 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
       appId: event.appId,
       tables: event.tables,
     };
-    for (const session of this.registry.recipients(event)) this.send(session, message);
+    let sent = 0;
+    for (const session of this.registry.recipients(event)) if (this.send(session, message)) sent++;
+    if (sent > 0) this.metrics?.recordNotificationsSent('websocket', sent);
   }
 
   /** Terminates sockets that did not answer the last ping (or sit on a full buffer), pings the rest. */

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { ChangeBus, ChangeEvent } from '../realtime/change-bus';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { parseSince, SyncCursor } from './sync-cursor';
@@ -35,6 +36,7 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     private readonly runner: RlsTransactionRunner,
     private readonly bus: ChangeBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   get openStreams(): number {
@@ -83,6 +85,8 @@ export class SyncStreamService implements BeforeApplicationShutdown {
             syncedUntil: response.syncedUntil,
             hasMore: response.hasMore,
           });
+          // Live events are the stream's notifications; the catch-up is not.
+          if (!always) this.metrics.recordNotificationsSent('sse');
         }
         if (response.hasMore) continue;
         if (result.horizon > waitFor || attempt >= HORIZON_RETRY_LIMIT) return;

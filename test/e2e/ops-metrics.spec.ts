@@ -3,6 +3,7 @@ import { RlsTransactionRunner } from '../../src/store/rls-transaction.runner';
 import { PushDto } from '../../src/sync/dto/push.dto';
 import { SyncService } from '../../src/sync/sync.service';
 import { metricSum, parseMetrics, Sample } from '../support/prometheus-text';
+import { WsTestClient } from '../support/ws-client';
 import { useService } from '../support/service-fixture';
 
 const METRICS_TOKEN = 'scrape-secret';
@@ -139,6 +140,29 @@ describe('GET /metrics', () => {
       ['sync_pulled_rows_total', { app: 'todo' }],
     );
     expect(pulls).toEqual([2, 4]);
+  });
+
+  it('counts the change notifications written to WebSockets and SSE streams', async () => {
+    const writer = await t.client('erin', 'erin-writer');
+    const reader = await t.client('erin', 'erin-reader');
+    const socket = await WsTestClient.authenticated(t.service.url, reader.token!);
+    const stream = await reader.stream(['notes']);
+    try {
+      await stream.waitFor((events) => events.some((e) => e.event === 'changes'));
+      const sent = await growth(
+        async () => {
+          await writer.push([{ table: 'notes', id: 'n1', op: 'insert', data: {} }]);
+          await socket.waitFor((m) => m.type === 'sync-available');
+          await stream.waitFor((events) => events.filter((e) => e.event === 'changes').length >= 2);
+        },
+        ['sync_notifications_sent_total', { channel: 'websocket' }],
+        ['sync_notifications_sent_total', { channel: 'sse' }],
+      );
+      expect(sent).toEqual([1, 1]);
+    } finally {
+      stream.close();
+      socket.socket.close();
+    }
   });
 
   it('times HTTP requests by route pattern, method and status, never by raw URL', async () => {
