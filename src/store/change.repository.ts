@@ -46,6 +46,13 @@ export interface ChangeRow {
   seq: string;
 }
 
+export interface InsertedBatch {
+  inserted: number;
+  /** The op of each row inserted (rows skipped as existing ids are not in it). */
+  ops: ChangeOp[];
+  txId: bigint;
+}
+
 /** A point in the change log: every row at or before it (in (tx_id, seq) order) is behind the reader. */
 export interface LogPosition {
   txId: bigint;
@@ -91,11 +98,11 @@ export class ChangeRepository {
   /**
    * Appends a whole batch in one statement (one JSON parameter, so no limit on
    * the number of rows and one plan). Rows whose client-generated id exists
-   * already are skipped. Returns how many were inserted and the writing
+   * already are skipped. Returns the ops of the rows inserted and the writing
    * transaction's id (the position readers must pass to see them).
    */
-  async insertBatch(changes: readonly NewChange[]): Promise<{ inserted: number; txId: bigint }> {
-    if (changes.length === 0) return { inserted: 0, txId: 0n };
+  async insertBatch(changes: readonly NewChange[]): Promise<InsertedBatch> {
+    if (changes.length === 0) return { inserted: 0, ops: [], txId: 0n };
     const { userId } = this.tx.scope;
     const rows = changes.map((c) => ({
       id: c.id ?? null,
@@ -124,10 +131,14 @@ export class ChangeRepository {
               data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
               origin text, created_at timestamptz)
        ON CONFLICT (id) DO NOTHING
-       RETURNING tx_id AS "txId"`,
+       RETURNING tx_id AS "txId", op`,
       [userId, JSON.stringify(rows)],
-    )) as { txId: string }[];
-    return { inserted: result.length, txId: result.length ? BigInt(result[0].txId) : 0n };
+    )) as { txId: string; op: ChangeOp }[];
+    return {
+      inserted: result.length,
+      ops: result.map((r) => r.op),
+      txId: result.length ? BigInt(result[0].txId) : 0n,
+    };
   }
 
   /**

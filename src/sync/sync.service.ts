@@ -74,16 +74,12 @@ export class SyncService {
       user,
       rows.map((r) => r.spaceId),
     );
-    if (rows.length > 0) {
+    const { inserted, ops, txId } = await this.changes.insertBatch(rows);
+    // A retry whose eventIds are all stored already changed nothing: no count, no notification.
+    if (inserted > 0) {
       const { userId } = user;
-      const { txId } = await this.changes.insertBatch(rows);
       // Counted only once durable: a rolled-back push stored nothing.
-      this.tx.afterCommit(() =>
-        this.metrics.recordChangesStored(
-          appId,
-          rows.map((r) => r.op),
-        ),
-      );
+      this.tx.afterCommit(() => this.metrics.recordChangesStored(appId, ops));
       await this.bus.publishOnCommit({
         appId,
         userId,

@@ -85,6 +85,16 @@ describe('GET /metrics', () => {
       ]);
     expect(await growth(push, stored('insert'), stored('update'))).toEqual([0, 0]);
     expect(await growth(refused, stored('insert'))).toEqual([0]);
+    // A retry by eventId adds only the changes that are new.
+    const eventId = '7f3c2a10-5b1e-4c8e-9a51-2f1d3e4c5b6a';
+    const byEventId = (ids: string[]) => () =>
+      alice.push(
+        ids.map((id, i) => ({ eventId: id, table: 'tasks', id: `e${i}`, op: 'insert', data: {} })),
+      );
+    expect(await growth(byEventId([eventId]), stored('insert'))).toEqual([1]);
+    expect(
+      await growth(byEventId([eventId, '7f3c2a10-5b1e-4c8e-9a51-2f1d3e4c5b6b']), stored('insert')),
+    ).toEqual([1]);
     // Another app is another series.
     const notes = await t.client('alice', 'alice-device', 'notes');
     expect(
