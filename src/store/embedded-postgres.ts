@@ -31,8 +31,9 @@ export async function startEmbeddedPostgres(options: {
     user: USER,
     password: PASSWORD,
     persistent: true,
-    // initdb refuses to run as root; the package then runs it as an OS user `postgres`.
-    createPostgresUser: true,
+    // initdb refuses to run as root; the package then runs it as an OS user `postgres`. For
+    // anyone else the option must stay off: it would try (and fail) to create that user.
+    createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message) => lines.push(String(message)),
     onError: (message) => lines.push(String(message)),
