@@ -126,11 +126,14 @@ export async function insertRecordset(client: Client, rows: RawRow[]): Promise<v
 export const GO_INSERT_SQL = `INSERT INTO sync_changes (${COLUMNS.join(', ')})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
+/** One row the Go server's way: its own INSERT statement. */
+export async function insertGoStyle(client: ClientBase, row: RawRow): Promise<void> {
+  await client.query(
+    GO_INSERT_SQL,
+    COLUMNS.map((column) => param(row, column)),
+  );
+}
+
 export async function insertOneByOne(client: Client, rows: RawRow[]): Promise<void> {
-  for (const row of rows) {
-    await client.query(
-      GO_INSERT_SQL,
-      COLUMNS.map((column) => param(row, column)),
-    );
-  }
+  for (const row of rows) await insertGoStyle(client, row);
 }

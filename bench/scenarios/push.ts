@@ -7,7 +7,7 @@ import { closedLoop, ClosedLoopResult } from '../lib/load';
 import {
   connectMany,
   endAll,
-  GO_INSERT_SQL,
+  insertGoStyle,
   insertOneByOne,
   insertRecordset,
   insertValues,
@@ -129,6 +129,19 @@ async function rawServiceSql(ctx: BenchContext) {
   }
 }
 
+/** One push as the web client makes it; resolves the cursor to send next. */
+async function push(
+  http: HttpClient,
+  token: string,
+  clientId: string,
+  since: string,
+  changes: unknown[],
+): Promise<string> {
+  const body = JSON.stringify({ clientId, since, changes });
+  const response = await http.ok('POST', `/sync/${APP_ID}`, { token, clientId, body });
+  return response.syncedUntil;
+}
+
 /** Each client a different user, pushing batches and following syncedUntil as the web client does. */
 async function serviceBatches(ctx: BenchContext) {
   const { workers, batch, warmupMs, durationMs } = ctx.sizes.push;
@@ -144,18 +157,8 @@ async function serviceBatches(ctx: BenchContext) {
       warmupMs,
       durationMs,
       operation: async (w) => {
-        const clientId = `${users[w]}-device`;
-        const body = JSON.stringify({
-          clientId,
-          since: cursors[w],
-          changes: Array.from({ length: batch }, () => insertChange()),
-        });
-        const response = await http.ok('POST', `/sync/${APP_ID}`, {
-          token: tokens[w],
-          clientId,
-          body,
-        });
-        cursors[w] = response.syncedUntil;
+        const changes = Array.from({ length: batch }, () => insertChange());
+        cursors[w] = await push(http, tokens[w], `${users[w]}-device`, cursors[w], changes);
         stored += batch;
         return batch;
       },
@@ -190,14 +193,9 @@ async function serviceSingles(ctx: BenchContext) {
       warmupMs,
       durationMs,
       operation: async (w) => {
-        const clientId = `${users[w]}-pusher`;
-        const body = JSON.stringify({ clientId, since: cursors[w], changes: [insertChange()] });
-        const response = await http.ok('POST', `/sync/${APP_ID}`, {
-          token: tokens[w],
-          clientId,
-          body,
-        });
-        cursors[w] = response.syncedUntil;
+        cursors[w] = await push(http, tokens[w], `${users[w]}-pusher`, cursors[w], [
+          insertChange(),
+        ]);
         acknowledged++;
         return 1;
       },
@@ -227,20 +225,7 @@ async function rawSingles(ctx: BenchContext, notify: boolean) {
         const userId = `bench-ref-single-${notify ? 'n' : 'p'}-${w}`;
         const [r] = rawRows(userId, `${userId}-device`, 1);
         await userTransaction(clients[w], ctx.rlsRole, userId, async () => {
-          await clients[w].query(GO_INSERT_SQL, [
-            r.app_id,
-            r.table_name,
-            r.record_id,
-            r.user_id,
-            r.space_id,
-            r.op,
-            JSON.stringify(r.data),
-            '{}',
-            r.client_id,
-            r.schema_version,
-            r.actor,
-            r.origin,
-          ]);
+          await insertGoStyle(clients[w], r);
           if (notify) {
             // Another channel than the service's, so its listener does not see these.
             await clients[w].query('SELECT pg_notify($1, $2)', [

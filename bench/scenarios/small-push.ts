@@ -1,7 +1,7 @@
 import { row, Scenario, ScenarioResult } from '../lib/context';
 import { HttpClient } from '../lib/http';
 import { serialLoop } from '../lib/load';
-import { connect, GO_INSERT_SQL, rawRows, userTransaction } from '../lib/raw';
+import { connect, insertGoStyle, rawRows, userTransaction } from '../lib/raw';
 import { APP_ID, EPOCH, insertChange } from '../lib/records';
 import { fmt, fmtRatio } from '../lib/stats';
 
@@ -38,22 +38,7 @@ export const smallPushScenario: Scenario = {
       maxMs: 60_000,
       operation: async () => {
         const [r] = rawRows(rawUser, `${rawUser}-device`, 1);
-        await userTransaction(client, ctx.rlsRole, rawUser, () =>
-          client.query(GO_INSERT_SQL, [
-            r.app_id,
-            r.table_name,
-            r.record_id,
-            r.user_id,
-            r.space_id,
-            r.op,
-            JSON.stringify(r.data),
-            '{}',
-            r.client_id,
-            r.schema_version,
-            r.actor,
-            r.origin,
-          ]),
-        );
+        await userTransaction(client, ctx.rlsRole, rawUser, () => insertGoStyle(client, r));
       },
     }).finally(() => client.end());
 
