@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { ChangeBus } from '../../src/realtime/change-bus';
+import { VisibilityGate } from '../../src/realtime/visibility-gate';
 import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
 
@@ -18,8 +18,7 @@ describe('SSE stream', () => {
   });
 
   function listenerCount(): number {
-    const bus = t.service.app.get(ChangeBus) as unknown as { listeners: Set<unknown> };
-    return bus.listeners.size;
+    return t.service.app.get(VisibilityGate).listenerCount;
   }
 
   async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
