@@ -63,9 +63,15 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     const send = async (event: string, data: unknown): Promise<void> => {
       if (closed) return;
       if (!res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)) {
+        // Both listeners go once either fires: a long stream waits for drain many times.
         await new Promise<void>((resolve) => {
-          res.once('drain', resolve);
-          res.once('close', resolve);
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
         });
       }
     };
