@@ -113,9 +113,10 @@ export class VisibilityGate implements BeforeApplicationShutdown {
         advanced = true;
       }
     } catch (error) {
-      this.logger.warn(
-        `horizon poll failed, holding notifications: ${error instanceof Error ? error.message : error}`,
-      );
+      if (!this.stopped)
+        this.logger.warn(
+          `horizon poll failed, holding notifications: ${error instanceof Error ? error.message : error}`,
+        );
     } finally {
       this.polling = false;
     }
