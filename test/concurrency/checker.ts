@@ -5,8 +5,8 @@
  * database, while readers follow their cursors through pulls, push responses,
  * SSE streams and WebSocket hints followed by pulls. In the end every reader
  * must hold every committed change of its scope exactly once; the live ones
- * (SSE, WebSocket) must get there from notifications alone, within
- * `settleMs` after the writers stop.
+ * (SSE, WebSocket) must get there from notifications alone, in bounded time
+ * after the writers stop (see `settleMs`).
  *
  * Every random choice comes from the seed (one generator per actor), so a
  * failing seed replays the same choices; the interleaving is up to the machine.
@@ -22,7 +22,10 @@ export interface CheckerOptions {
   seed: number;
   /** How long the writers write. */
   writeMs: number;
-  /** How long live readers may take, after the writers stopped, to hold everything. */
+  /**
+   * After the writers stopped, how long a live reader that still lacks changes may go
+   * without receiving any (and it must be complete within MAX_SETTLE_FACTOR times this).
+   */
   settleMs: number;
   /** A migrated database of the checker's own. */
   databaseUrl: string;
@@ -62,6 +65,7 @@ const SERVICE_WRITERS = 11;
 const DIRECT_WRITERS = 5;
 /** Service writers that follow their cursor through push responses (and are checked for it). */
 const FOLLOWERS = 4;
+const MAX_SETTLE_FACTOR = 10;
 
 const spacesOf = (user: string): string[] =>
   Object.keys(SPACES).filter((space) => SPACES[space].includes(user));
@@ -410,18 +414,24 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
       };
       let settledMs: number | undefined;
       if (reader.live) {
-        const deadline = stoppedAt + options.settleMs;
+        // Bounded, but by progress: a reader still catching up in small pages is slow, not
+        // wrong; one that receives nothing for settleMs while changes are missing has lost them.
+        const deadline = stoppedAt + options.settleMs * MAX_SETTLE_FACTOR;
+        let count = -1;
+        let progressAt = Date.now();
         for (;;) {
-          const have = new Set(receivedIds());
+          const ids = receivedIds();
+          if (ids.length !== count) [count, progressAt] = [ids.length, Date.now()];
+          const have = new Set(ids);
           if ([...expected].every((id) => have.has(id))) {
             settledMs = Date.now() - stoppedAt;
             break;
           }
-          if (Date.now() >= deadline) {
+          if (Date.now() - progressAt >= options.settleMs || Date.now() >= deadline) {
             settledMs = -1;
             break;
           }
-          await sleep(50);
+          await sleep(100);
         }
         // Late duplicates would show up in this time too.
         await sleep(300);
@@ -505,16 +515,20 @@ async function hintReader(
     clientId: client.clientId,
     received: [],
     live: true,
-    close: () => socket.close(),
+    close: () => {
+      closed = true;
+      socket.close();
+    },
   };
   const cursors = new Map(TABLES.map((t) => [t, EPOCH]));
   const pending = new Set(TABLES);
   let running = false;
+  let closed = false;
   const run = async (): Promise<void> => {
     if (running) return;
     running = true;
     try {
-      while (pending.size > 0) {
+      while (pending.size > 0 && !closed) {
         const table = [...pending][0];
         pending.delete(table);
         for (let more = true; more;) {
@@ -530,6 +544,8 @@ async function hintReader(
           more = body.hasMore;
         }
       }
+    } catch (error) {
+      if (!closed) fail(`${name}: ${error instanceof Error ? error.message : error}`);
     } finally {
       running = false;
     }
@@ -555,21 +571,33 @@ function pullReader(
   fail: (m: string) => void,
 ): Reader {
   const cursors = new Map(TABLES.map((t) => [t, EPOCH]));
-  const reader: Reader = { name, user, clientId: client.clientId, received: [], live: false };
+  let closed = false;
+  const reader: Reader = {
+    name,
+    user,
+    clientId: client.clientId,
+    received: [],
+    live: false,
+    close: () => (closed = true),
+  };
   const pass = async (): Promise<void> => {
-    for (const table of TABLES) {
-      for (let more = true; more;) {
-        const { status, body } = await client.pull(table, cursors.get(table));
-        if (status !== 200) return fail(`${name}: pull answered ${status}`);
-        reader.received.push(...body.serverChanges.map((c: any) => c.id));
-        cursors.set(table, body.syncedUntil);
-        more = body.hasMore;
+    try {
+      for (const table of TABLES) {
+        for (let more = true; more && !closed;) {
+          const { status, body } = await client.pull(table, cursors.get(table));
+          if (status !== 200) return fail(`${name}: pull answered ${status}`);
+          reader.received.push(...body.serverChanges.map((c: any) => c.id));
+          cursors.set(table, body.syncedUntil);
+          more = body.hasMore;
+        }
       }
+    } catch (error) {
+      if (!closed) fail(`${name}: ${error instanceof Error ? error.message : error}`);
     }
   };
   let loop = Promise.resolve();
   loop = (async () => {
-    while (!stopped()) {
+    while (!stopped() && !closed) {
       await pass();
       await sleep(rng.int(20, 300));
     }

@@ -48,7 +48,7 @@ async function main(): Promise<number> {
     const report = await runConcurrencyCheck({
       seed,
       writeMs: minutes * 60_000,
-      settleMs: 30_000,
+      settleMs: 15_000,
       databaseUrl: url.toString(),
       migrate: true,
       log: (line) => console.log(line),

@@ -21,7 +21,7 @@ describe('concurrency checker', () => {
     const report = await runConcurrencyCheck({
       seed,
       writeMs: Number(process.env.CHECKER_WRITE_MS ?? 12_000),
-      settleMs: 30_000,
+      settleMs: 10_000,
       databaseUrl: db.url,
       log: (line) => console.log(line),
     });
