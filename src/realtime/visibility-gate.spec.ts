@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
 import type { HorizonMonitor } from './horizon-monitor';
+import type { NotificationListener } from './notification-listener';
 import { VisibilityGate } from './visibility-gate';
 
 class FakeBus extends ChangeBus {
@@ -101,6 +102,31 @@ describe('VisibilityGate', () => {
     horizon = 31n;
     await settle(1_000);
     expect(received).toEqual([event(10), event(30)]);
+  });
+
+  it('after LISTEN reconnects, tells resync listeners once everything committed in the gap is visible', async () => {
+    let connected: () => void = () => undefined;
+    const listener = {
+      onConnect: (handler: () => void) => (connected = handler),
+    } as unknown as NotificationListener;
+    let next = 50n;
+    const monitor = {
+      sample: async () => ({ horizon, nextXid: next, holders: [] }),
+    } as unknown as HorizonMonitor;
+    const withListener = new VisibilityGate(bus, monitor, listener);
+    let resyncs = 0;
+    withListener.onResync(() => resyncs++);
+    horizon = 40n;
+    connected();
+    await settle(100);
+    expect(resyncs).toBe(0);
+    next = 60n;
+    horizon = 50n;
+    await settle(1_000);
+    expect(resyncs).toBe(1);
+    await settle(10_000);
+    expect(resyncs).toBe(1);
+    withListener.beforeApplicationShutdown();
   });
 
   it('subscribes to the bus only while it has listeners', () => {

@@ -1,6 +1,7 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs/common';
 import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
 import { HorizonMonitor } from './horizon-monitor';
+import { NotificationListener } from './notification-listener';
 
 /** The first poll after a notification runs at once; then this, doubling while the horizon stands still. */
 const POLL_MIN_MS = 20;
@@ -30,6 +31,13 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   private readonly logger = new Logger('VisibilityGate');
   private readonly listeners = new Set<ChangeListener>();
   private readonly held = new Map<string, Held[]>();
+  private readonly resyncListeners = new Set<() => void>();
+  /**
+   * Set when notifications may have been lost (the LISTEN connection was down): the next
+   * xid at reconnection. Resync listeners are told once the horizon has reached it, so
+   * everything committed in the gap is visible to the read they make.
+   */
+  private resyncAfter?: bigint;
   private unsubscribeBus?: () => void;
   /** Highest horizon seen: it never decreases, so any transaction below it has ended. */
   private horizon = 0n;
@@ -42,7 +50,10 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   constructor(
     private readonly bus: ChangeBus,
     private readonly monitor: HorizonMonitor,
-  ) {}
+    @Optional() listener?: NotificationListener,
+  ) {
+    listener?.onConnect(() => void this.resync());
+  }
 
   get listenerCount(): number {
     return this.listeners.size;
@@ -69,12 +80,31 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     };
   }
 
+  /** Told when notifications may have been lost; the listener should read everything again. */
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
   beforeApplicationShutdown(): void {
     this.stopped = true;
     clearTimeout(this.timer);
     this.unsubscribeBus?.();
     this.unsubscribeBus = undefined;
     this.held.clear();
+  }
+
+  private async resync(): Promise<void> {
+    if (this.stopped || this.resyncListeners.size === 0) return;
+    let nextXid: bigint;
+    try {
+      ({ nextXid } = await this.monitor.sample());
+    } catch {
+      // The database went again; the next reconnection asks once more.
+      return;
+    }
+    if (this.resyncAfter === undefined || nextXid > this.resyncAfter) this.resyncAfter = nextXid;
+    if (!this.polling && this.timer === undefined) this.schedule(0);
   }
 
   private receive(event: ChangeEvent): void {
@@ -123,7 +153,7 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     if (this.stopped) return;
     this.round++;
     this.release();
-    if (this.held.size === 0) {
+    if (this.held.size === 0 && this.resyncAfter === undefined) {
       this.delay = 0;
       return;
     }
@@ -133,6 +163,18 @@ export class VisibilityGate implements BeforeApplicationShutdown {
 
   /** Delivers, per key, everything the horizon has passed, as one event. */
   private release(): void {
+    if (this.resyncAfter !== undefined && this.horizon >= this.resyncAfter) {
+      this.resyncAfter = undefined;
+      for (const listener of [...this.resyncListeners]) {
+        try {
+          listener();
+        } catch (error) {
+          this.logger.error(
+            `resync listener failed: ${error instanceof Error ? error.message : error}`,
+          );
+        }
+      }
+    }
     for (const [key, list] of this.held) {
       let due: Held | undefined;
       while (list.length > 0 && list[0].txId < this.horizon) {

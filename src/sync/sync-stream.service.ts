@@ -132,7 +132,16 @@ export class SyncStreamService implements BeforeApplicationShutdown {
       user = { ...user, spaceIds: result.spaceIds, membershipsAvailable: true };
     };
 
+    /** Notifications may have been lost (LISTEN was down): every collection is read again. */
+    const onResync = (): void => {
+      if (closed) return;
+      const wasIdle = pending.size === 0;
+      for (const table of cursors.keys()) pending.add(table);
+      if (wasIdle) schedule(drainPending);
+    };
+
     const unsubscribe = this.gate.subscribe(onChange);
+    const unsubscribeResync = this.gate.onResync(onResync);
     const heartbeat = setInterval(() => {
       schedule(() => send('heartbeat', { time: new Date().toISOString() }));
     }, this.config.sseHeartbeatMs);
@@ -146,6 +155,7 @@ export class SyncStreamService implements BeforeApplicationShutdown {
       closed = true;
       this.open.delete(close);
       unsubscribe();
+      unsubscribeResync();
       clearInterval(heartbeat);
       clearInterval(membershipRefresh);
       res.end();

@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { Writable } from 'stream';
+import { NotificationListener } from '../../src/realtime/notification-listener';
 import { metricSum, parseMetrics } from '../support/prometheus-text';
 import { useService } from '../support/service-fixture';
 import { sleep, WsTestClient } from '../support/ws-client';
@@ -115,6 +116,41 @@ describe('notifications only after visibility', () => {
     expect(liveChanges.flatMap((e) => e.data.changes.map((c: any) => c.id))).toEqual(['b-1']);
     stream.close();
     socket.close();
+  });
+
+  it('reads again when notifications were lost while the LISTEN connection was down', async () => {
+    const laptop = await t.client('user-d', 'd-laptop');
+    const stream = await laptop.stream(['tasks']);
+    await stream.waitFor((events) => events.some((e) => e.event === 'changes'));
+    const listener = t.service.app.get(NotificationListener);
+    const pid = (listener as unknown as { client: { processID: number } }).client.processID;
+
+    // A write whose notification goes out while this instance does not listen.
+    const writer = await begin('notifying-writer');
+    await writer.query(
+      `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
+       VALUES ('todo', 'tasks', 'in-the-gap', 'user-d', 'insert', '{}', 'direct')`,
+    );
+    await writer.query(
+      `SELECT pg_notify('sync_changes', json_build_object('instance', 'direct', 'appId', 'todo',
+         'userId', 'user-d', 'clientId', 'direct', 'tables', ARRAY['tasks'], 'spaceIds', ARRAY[]::text[],
+         'txId', pg_current_xact_id()::text)::text)`,
+    );
+    await writer.query('SELECT pg_terminate_backend($1, 5000)', [pid]);
+    await writer.query('COMMIT');
+    writer.release();
+
+    const events = await stream.waitFor(
+      (all) =>
+        all.some(
+          (e) => e.event === 'changes' && e.data.changes.some((c: any) => c.id === 'in-the-gap'),
+        ),
+      10_000,
+    );
+    expect(
+      events.flatMap((e) => (e.event === 'changes' ? e.data.changes.map((c: any) => c.id) : [])),
+    ).toEqual(['in-the-gap']);
+    stream.close();
   });
 
   it('delivers at once when nothing holds the horizon', async () => {
