@@ -28,13 +28,15 @@ export type PayloadHandler = (payload: string) => void;
  * notifications. Not from the pool: a pooled connection is handed to other
  * work and would lose the LISTEN. When it breaks (database restart,
  * pg_terminate_backend, network) it is re-opened with backoff and LISTEN is
- * re-issued. Notifications sent while it is down are not replayed: clients
- * catch up with their next sync.
+ * re-issued. Notifications sent while it is down are not replayed: SSE
+ * streams read again once it is back (onConnect); other clients catch up with
+ * their next sync.
  */
 @Injectable()
 export class NotificationListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('NotificationListener');
   private readonly handlers = new Set<PayloadHandler>();
+  private readonly connectHandlers = new Set<() => void>();
   /** Clients already given up on: their late 'error'/'end' events must not schedule another retry. */
   private readonly dropped = new WeakSet<Client>();
   private client?: Client;
@@ -57,6 +59,15 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
   onPayload(handler: PayloadHandler): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * Called each time LISTEN is (re-)established: what was notified while the
+   * connection was down is gone, so listeners that follow notifications read again.
+   */
+  onConnect(handler: () => void): () => void {
+    this.connectHandlers.add(handler);
+    return () => this.connectHandlers.delete(handler);
   }
 
   /** The first attempt is awaited so an instance hears pushes from the moment it serves. */
@@ -116,6 +127,15 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
       );
     }
     this.failures = 0;
+    for (const handler of this.connectHandlers) {
+      try {
+        handler();
+      } catch (error) {
+        this.logger.error(
+          `connect handler failed: ${error instanceof Error ? error.message : error}`,
+        );
+      }
+    }
   }
 
   private lost(client: Client, error: unknown): void {

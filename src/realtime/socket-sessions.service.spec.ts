@@ -7,6 +7,7 @@ import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry } from './socket-registry';
 import { SocketSessions } from './socket-sessions.service';
+import type { VisibilityGate } from './visibility-gate';
 
 class FakeSocket extends EventEmitter {
   readyState = 1;
@@ -67,7 +68,9 @@ describe('SocketSessions', () => {
     bus = new FakeBus();
     const auth = { verify: async (token: string) => token } as unknown as AuthService;
     const memberships = { spaceIdsOf: async () => [] } as unknown as SocketMemberships;
-    sessions = new SocketSessions(new SocketRegistry(), memberships, auth, bus, config);
+    // Stands in for the VisibilityGate too: both deliver events to subscribers.
+    const gate = bus as unknown as VisibilityGate;
+    sessions = new SocketSessions(new SocketRegistry(), memberships, auth, gate, config);
     sessions.onApplicationBootstrap();
   });
 

@@ -13,9 +13,10 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { AppIdPipe } from '../sync/app-id.pipe';
-import { ChangeBus, ChangeEvent } from './change-bus';
+import { ChangeEvent } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry, SocketSession } from './socket-registry';
+import { VisibilityGate } from './visibility-gate';
 
 /** The path the gateway serves; `<path>/<appId>` narrows a socket to one app. */
 export const WS_PATH = '/ws';
@@ -56,7 +57,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     private readonly registry: SocketRegistry,
     private readonly memberships: SocketMemberships,
     private readonly auth: AuthService,
-    private readonly bus: ChangeBus,
+    private readonly gate: VisibilityGate,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
@@ -201,11 +202,14 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  /** Subscribed to the bus only while someone here listens: no work per push otherwise. */
+  /**
+   * Subscribed only while someone here listens: no work per push otherwise. Through the
+   * gate, so a hint arrives only once the pull it prompts can see the change.
+   */
   private updateSubscription(): void {
     const wanted = this.registry.userCount > 0 && !this.closing;
     if (wanted && !this.unsubscribe) {
-      this.unsubscribe = this.bus.subscribe((event) => this.notify(event));
+      this.unsubscribe = this.gate.subscribe((event) => this.notify(event));
     } else if (!wanted && this.unsubscribe) {
       this.unsubscribe();
       this.unsubscribe = undefined;

@@ -4,7 +4,9 @@ import { AuthenticatedUser } from '../auth/authenticated-user';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
-import { ChangeBus, ChangeEvent } from '../realtime/change-bus';
+import { ChangeEvent } from '../realtime/change-bus';
+import { VisibilityGate } from '../realtime/visibility-gate';
+import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { parseSince, SyncCursor } from './sync-cursor';
 import { SyncService } from './sync.service';
@@ -17,14 +19,14 @@ export interface StreamRequest {
   clientId?: string;
 }
 
-/** How long a stream keeps re-reading for a notified change whose writer is not yet below the horizon. */
-const HORIZON_RETRY_MS = 25;
-const HORIZON_RETRY_LIMIT = 400;
-
 /**
  * Server-sent events: a catch-up of every requested collection, then a
  * `changes` event whenever another client's push touches one of them. Each
  * read is its own short RLS transaction; nothing is held while idle.
+ * Notifications come through the VisibilityGate, so the read they prompt
+ * sees the notified change. Space memberships are looked up again every
+ * WS_MEMBERSHIP_REFRESH_MS (as for sockets): a member removed from a space
+ * stops receiving it, however long the stream stays open.
  */
 @Injectable()
 export class SyncStreamService implements BeforeApplicationShutdown {
@@ -34,7 +36,8 @@ export class SyncStreamService implements BeforeApplicationShutdown {
   constructor(
     private readonly sync: SyncService,
     private readonly runner: RlsTransactionRunner,
-    private readonly bus: ChangeBus,
+    private readonly gate: VisibilityGate,
+    private readonly memberships: MembershipProvider,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
   ) {}
@@ -51,24 +54,32 @@ export class SyncStreamService implements BeforeApplicationShutdown {
   /** Starts the stream on `res`; returns the function that ends it. */
   start(request: StreamRequest, res: Response): () => void {
     const cursors = new Map(request.collections.map((table) => [table, request.since]));
-    const pending = new Map<string, bigint>();
+    const pending = new Set<string>();
+    // Replaced by each membership refresh; every read and every notification uses the current one.
+    let user: AuthenticatedUser = request.user;
     let closed = false;
     let chain = Promise.resolve();
 
     const send = async (event: string, data: unknown): Promise<void> => {
       if (closed) return;
       if (!res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)) {
+        // Both listeners go once either fires: a long stream waits for drain many times.
         await new Promise<void>((resolve) => {
-          res.once('drain', resolve);
-          res.once('close', resolve);
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
         });
       }
     };
 
-    /** Reads a collection until it is caught up; `waitFor` is a notified writer's transaction. */
-    const catchUp = async (table: string, always: boolean, waitFor = -1n): Promise<void> => {
-      for (let attempt = 0; !closed; attempt++) {
-        const result = await this.runner.runAsUser(request.user, () =>
+    /** Reads a collection until it is caught up (the gate told of nothing the read cannot see). */
+    const catchUp = async (table: string, always: boolean): Promise<void> => {
+      while (!closed) {
+        const result = await this.runner.runAsUser(user, () =>
           this.sync.read({
             appId: request.appId,
             table,
@@ -88,9 +99,7 @@ export class SyncStreamService implements BeforeApplicationShutdown {
           // Live events are the stream's notifications; the catch-up is not.
           if (!always) this.metrics.recordNotificationsSent('sse');
         }
-        if (response.hasMore) continue;
-        if (result.horizon > waitFor || attempt >= HORIZON_RETRY_LIMIT) return;
-        await new Promise((resolve) => setTimeout(resolve, HORIZON_RETRY_MS));
+        if (!response.hasMore) return;
       }
     };
 
@@ -104,33 +113,51 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     const drainPending = async (): Promise<void> => {
       const due = [...pending];
       pending.clear();
-      for (const [table, txId] of due) await catchUp(table, false, txId);
+      for (const table of due) await catchUp(table, false);
     };
 
     const onChange = (event: ChangeEvent): void => {
-      if (closed || !concerns(request, event)) return;
+      if (closed || !concerns(request, user, event)) return;
       const wasIdle = pending.size === 0;
       // No tables: the notification was too large to name them, so any collection may have changed.
       const tables = event.tables.length > 0 ? event.tables : [...cursors.keys()];
-      for (const table of tables) {
-        if (!cursors.has(table)) continue;
-        const txId = BigInt(event.txId);
-        if ((pending.get(table) ?? -1n) < txId) pending.set(table, txId);
-      }
+      for (const table of tables) if (cursors.has(table)) pending.add(table);
       if (wasIdle && pending.size > 0) schedule(drainPending);
     };
 
-    const unsubscribe = this.bus.subscribe(onChange);
+    /** A failed lookup keeps what was known, as for sockets. */
+    const refreshMemberships = async (): Promise<void> => {
+      const result = await this.memberships.membershipsOf(user.userId).catch(() => undefined);
+      if (closed || !result?.available) return;
+      user = { ...user, spaceIds: result.spaceIds, membershipsAvailable: true };
+    };
+
+    /** Notifications may have been lost (LISTEN was down): every collection is read again. */
+    const onResync = (): void => {
+      if (closed) return;
+      const wasIdle = pending.size === 0;
+      for (const table of cursors.keys()) pending.add(table);
+      if (wasIdle) schedule(drainPending);
+    };
+
+    const unsubscribe = this.gate.subscribe(onChange);
+    const unsubscribeResync = this.gate.onResync(onResync);
     const heartbeat = setInterval(() => {
       schedule(() => send('heartbeat', { time: new Date().toISOString() }));
     }, this.config.sseHeartbeatMs);
+    const membershipRefresh = setInterval(
+      () => void refreshMemberships(),
+      this.config.wsMembershipRefreshMs,
+    );
 
     const close = (): void => {
       if (closed) return;
       closed = true;
       this.open.delete(close);
       unsubscribe();
+      unsubscribeResync();
       clearInterval(heartbeat);
+      clearInterval(membershipRefresh);
       res.end();
     };
 
@@ -143,12 +170,9 @@ export class SyncStreamService implements BeforeApplicationShutdown {
   }
 }
 
-/** Another client's push, to this user or to one of their spaces, in this app. */
-function concerns(request: StreamRequest, event: ChangeEvent): boolean {
+/** Another client's push, to this user or to one of their (current) spaces, in this app. */
+function concerns(request: StreamRequest, user: AuthenticatedUser, event: ChangeEvent): boolean {
   if (event.appId !== request.appId) return false;
   if (request.clientId !== undefined && event.clientId === request.clientId) return false;
-  return (
-    event.userId === request.user.userId ||
-    event.spaceIds.some((id) => request.user.spaceIds.includes(id))
-  );
+  return event.userId === user.userId || event.spaceIds.some((id) => user.spaceIds.includes(id));
 }

@@ -1,5 +1,6 @@
+import type { IncomingMessage, Server, ServerResponse } from 'http';
 import { DataSource } from 'typeorm';
-import { ChangeBus } from '../../src/realtime/change-bus';
+import { VisibilityGate } from '../../src/realtime/visibility-gate';
 import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
 
@@ -18,8 +19,7 @@ describe('SSE stream', () => {
   });
 
   function listenerCount(): number {
-    const bus = t.service.app.get(ChangeBus) as unknown as { listeners: Set<unknown> };
-    return bus.listeners.size;
+    return t.service.app.get(VisibilityGate).listenerCount;
   }
 
   async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -76,6 +76,40 @@ describe('SSE stream', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(stream.events.filter((e) => e.event === 'changes').length).toBe(before);
     stream.close();
+  });
+
+  it('waits for a slow reader without piling up listeners on the response', async () => {
+    const responses: ServerResponse[] = [];
+    const server = t.service.app.getHttpServer() as Server;
+    const capture = (_req: IncomingMessage, res: ServerResponse): void => void responses.push(res);
+    server.prependListener('request', capture);
+    // Pages of 100 rows of ~300 bytes: every page is over the response's buffer limit.
+    const big = 'x'.repeat(300);
+    await a.push(
+      Array.from({ length: 1500 }, (_, i) => ({
+        table: 'big',
+        id: `big-${i}`,
+        op: 'insert',
+        data: { big },
+      })),
+    );
+    const stream = await b.stream(['big']);
+    server.off('request', capture);
+    try {
+      const events = await stream.waitFor(
+        (all) => all.some((e) => e.event === 'changes' && !e.data.hasMore),
+        10_000,
+      );
+      expect(events.flatMap((e) => (e.event === 'changes' ? e.data.changes : []))).toHaveLength(
+        1500,
+      );
+      const res = responses.find((r) => r.req.url?.includes('/stream'))!;
+      // The stream's own close handler and the server's; not one per page that had to wait.
+      expect(res.listenerCount('close')).toBeLessThan(5);
+      expect(res.listenerCount('drain')).toBe(0);
+    } finally {
+      stream.close();
+    }
   });
 
   it('sends heartbeats', async () => {

@@ -1,0 +1,68 @@
+import { Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { HorizonHolder, HorizonRepository, HorizonSample } from '../store/horizon.repository';
+import { HorizonMonitor } from './horizon-monitor';
+
+describe('HorizonMonitor', () => {
+  let sample: HorizonSample;
+  let monitor: HorizonMonitor;
+  let warnings: string[];
+
+  const holder = (xid: number, ageSeconds: number | null): HorizonHolder => ({
+    pid: 4242,
+    applicationName: ageSeconds === null ? null : 'psql',
+    ageSeconds,
+    xid: BigInt(xid),
+  });
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    warnings = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warnings.push(String(message));
+    });
+    const repository = { sample: async () => sample } as unknown as HorizonRepository;
+    monitor = new HorizonMonitor(repository, {
+      dbIdleInTransactionTimeoutMs: 10_000,
+    } as AppConfig);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    jest.useRealTimers();
+  });
+
+  it('reports no lag when nothing holds the horizon behind the next xid', async () => {
+    sample = { horizon: 100n, nextXid: 100n, holders: [] };
+    expect(monitor.lagSeconds(await monitor.sample())).toBe(0);
+  });
+
+  it('warns once per half idle-in-transaction timeout about a holder older than that, naming it', async () => {
+    expect(monitor.stallMs).toBe(5_000);
+    sample = { horizon: 90n, nextXid: 100n, holders: [holder(90, 4)] };
+    await monitor.sample();
+    expect(warnings).toEqual([]);
+
+    sample = { horizon: 90n, nextXid: 100n, holders: [holder(90, 6)] };
+    expect(monitor.lagSeconds(await monitor.sample())).toBe(6);
+    for (let i = 0; i < 20; i++) await monitor.sample();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /transaction 90 .*pid 4242, application_name "psql", open for 6\.0 s/,
+    );
+
+    jest.advanceTimersByTime(5_000);
+    await monitor.sample();
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('measures the age itself when the role may not see the transaction start', async () => {
+    sample = { horizon: 90n, nextXid: 100n, holders: [holder(90, null)] };
+    await monitor.sample();
+    jest.advanceTimersByTime(6_000);
+    const later = await monitor.sample();
+    expect(monitor.lagSeconds(later)).toBe(6);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/application_name "unknown", open for 6\.0 s/);
+  });
+});

@@ -1,0 +1,610 @@
+/**
+ * The randomized concurrency checker (issue 13, item 6): many writers, some
+ * of them direct SQL transactions held open 0-500 ms or rolled back, against
+ * two instances of the service (a small SYNC_PAGE_SIZE and the default) on one
+ * database, while readers follow their cursors through pulls, push responses,
+ * SSE streams and WebSocket hints followed by pulls. In the end every reader
+ * must hold every committed change of its scope exactly once; the live ones
+ * (SSE, WebSocket) must get there from notifications alone, in bounded time
+ * after the writers stop (see `settleMs`).
+ *
+ * Every random choice comes from the seed (one generator per actor), so a
+ * failing seed replays the same choices; the interleaving is up to the machine.
+ */
+import { randomUUID } from 'crypto';
+import { Pool } from 'pg';
+import { FakeAuthServer } from '../support/fake-auth';
+import { SseStream, SyncClient } from '../support/sync-client';
+import { startTestApp, TestApp } from '../support/test-app';
+import { sleep, WsTestClient } from '../support/ws-client';
+
+export interface CheckerOptions {
+  seed: number;
+  /** How long the writers write. */
+  writeMs: number;
+  /**
+   * After the writers stopped, how long a live reader that still lacks changes may go
+   * without receiving any (and it must be complete within MAX_SETTLE_FACTOR times this).
+   */
+  settleMs: number;
+  /** A migrated database of the checker's own. */
+  databaseUrl: string;
+  /** Run the migrations at start-up (the CLI's fresh database). */
+  migrate?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ReaderResult {
+  name: string;
+  expected: number;
+  received: number;
+  /** For live readers: ms after the writers stopped until it held everything (-1: never). */
+  settledMs?: number;
+}
+
+export interface CheckerReport {
+  seed: number;
+  pageSizes: number[];
+  pushes: number;
+  directTransactions: number;
+  committed: number;
+  rolledBack: number;
+  refused: number;
+  /** Deliveries compared against the committed log, summed over the readers. */
+  deliveriesChecked: number;
+  readers: ReaderResult[];
+  failures: string[];
+}
+
+const APP = 'chk';
+const EPOCH = '1970-01-01T00:00:00.000Z';
+const TABLES = ['t1', 't2', 't3'];
+const USERS = ['u0', 'u1', 'u2', 'u3'];
+const SPACES: Record<string, string[]> = { 'sp-a': ['u0', 'u1'], 'sp-b': ['u1', 'u2', 'u3'] };
+const SERVICE_WRITERS = 11;
+const DIRECT_WRITERS = 5;
+/** Service writers that follow their cursor through push responses (and are checked for it). */
+const FOLLOWERS = 4;
+const MAX_SETTLE_FACTOR = 10;
+
+const spacesOf = (user: string): string[] =>
+  Object.keys(SPACES).filter((space) => SPACES[space].includes(user));
+
+/** A small seeded generator (mulberry32). */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Rng {
+  private readonly next: () => number;
+  constructor(seed: number) {
+    this.next = random(seed);
+  }
+  float(): number {
+    return this.next();
+  }
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)];
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+}
+
+interface Reader {
+  name: string;
+  user: string;
+  /** Its own client id: the server leaves that client's changes out. */
+  clientId: string;
+  received: string[];
+  live: boolean;
+  /** Reads until caught up (non-live readers, after the writers stopped). */
+  drain?: () => Promise<void>;
+  close?: () => void;
+  sse?: SseStream;
+}
+
+/** Runs one check; never throws for a violation (they are in `failures`). */
+export async function runConcurrencyCheck(options: CheckerOptions): Promise<CheckerReport> {
+  const log = options.log ?? (() => undefined);
+  const root = new Rng(options.seed);
+  const pageSizes = [root.int(8, 40), 1000];
+  log(
+    `concurrency checker: seed ${options.seed} (replay: SEED=${options.seed}), page sizes ${pageSizes.join(' and ')}`,
+  );
+  const auth = await new FakeAuthServer().start();
+  for (const user of USERS) auth.memberships.set(user, spacesOf(user));
+  const pool = new Pool({ connectionString: options.databaseUrl, max: DIRECT_WRITERS + 2 });
+  pool.on('error', () => undefined);
+  const services: TestApp[] = [];
+  const readers: Reader[] = [];
+  const failures: string[] = [];
+  const fail = (message: string): void => {
+    if (failures.length < 200) failures.push(message);
+  };
+  const acknowledged = new Set<string>();
+  const uncertain = new Set<string>();
+  const rolledBack = new Set<string>();
+  const refused = new Set<string>();
+  let pushes = 0;
+  let directTransactions = 0;
+  let stop = false;
+  const timers: NodeJS.Timeout[] = [];
+
+  try {
+    const env = (pageSize: number, migrate: boolean): Record<string, string> => ({
+      DATABASE_URL: options.databaseUrl,
+      JWKS_URL: auth.jwksUrl,
+      MANA_AUTH_URL: auth.url,
+      MANA_SERVICE_KEY: auth.serviceKey,
+      SYNC_PAGE_SIZE: String(pageSize),
+      RATE_LIMIT_PUSH_PER_MINUTE: '0',
+      RATE_LIMIT_PULL_PER_MINUTE: '0',
+      DB_MIGRATE_ON_START: String(migrate),
+    });
+    // The first one migrates (if asked to) before the second starts.
+    services.push(await startTestApp(env(pageSizes[0], options.migrate ?? false)));
+    services.push(await startTestApp(env(pageSizes[1], false)));
+    const client = async (user: string, clientId: string, at: number): Promise<SyncClient> =>
+      new SyncClient(
+        services[at % services.length].url,
+        await auth.token(user, { expiresIn: '2h' }),
+        clientId,
+        APP,
+      );
+
+    // --- readers ---
+    for (const [i, user] of USERS.entries()) {
+      // SSE, from the epoch.
+      const sseClient = await client(user, `sse-${user}`, i);
+      const sse = await sseClient.stream(TABLES);
+      const sseReader: Reader = {
+        name: `sse ${user} (page ${pageSizes[i % 2]})`,
+        user,
+        clientId: sseClient.clientId,
+        received: [],
+        live: true,
+        sse,
+        close: () => sse.close(),
+      };
+      readers.push(sseReader);
+
+      // WebSocket hints, each followed by pulls of the hinted tables.
+      const wsClient = await client(user, `ws-${user}`, i + 1);
+      readers.push(
+        await hintReader(wsClient, user, `ws ${user} (page ${pageSizes[(i + 1) % 2]})`, fail),
+      );
+
+      // Pulls at random intervals.
+      const pullClient = await client(user, `pull-${user}`, i);
+      readers.push(
+        pullReader(
+          pullClient,
+          user,
+          `pull ${user} (page ${pageSizes[i % 2]})`,
+          new Rng(options.seed + 100 + i),
+          () => stop,
+          fail,
+        ),
+      );
+    }
+
+    // --- writers ---
+    const writers: Promise<void>[] = [];
+    for (let w = 0; w < SERVICE_WRITERS; w++) {
+      const rng = new Rng(options.seed + 1000 + w);
+      const user = USERS[w % USERS.length];
+      const writer = await client(user, `writer-${w}`, w);
+      const follower: Reader | undefined =
+        w < FOLLOWERS
+          ? {
+              name: `push responses writer-${w} ${user} (page ${pageSizes[w % 2]})`,
+              user,
+              clientId: writer.clientId,
+              received: [],
+              live: false,
+            }
+          : undefined;
+      if (follower) readers.push(follower);
+      let cursor = EPOCH;
+      const push = async (changes: unknown[]): Promise<{ status: number; body: any }> => {
+        for (let attempt = 0; ; attempt++) {
+          pushes++;
+          const response = await writer.push(changes, cursor).catch((error: Error) => ({
+            status: 0,
+            body: error.message,
+          }));
+          if (response.status === 200 || response.status === 403 || attempt >= 5) return response;
+          // A 503 or a lost connection: the eventIds make the retry safe.
+          await sleep(100 * (attempt + 1));
+        }
+      };
+      const follow = async (body: any): Promise<void> => {
+        if (!follower) return void (cursor = body.syncedUntil);
+        follower.received.push(...body.serverChanges.map((c: any) => c.id));
+        cursor = body.syncedUntil;
+        while (body.hasMore) {
+          const next = await push([]);
+          if (next.status !== 200)
+            return fail(`${follower.name}: continuation push answered ${next.status}`);
+          body = next.body;
+          follower.received.push(...body.serverChanges.map((c: any) => c.id));
+          cursor = body.syncedUntil;
+        }
+      };
+      if (follower)
+        follower.drain = () => follow({ serverChanges: [], syncedUntil: cursor, hasMore: true });
+      let n = 0;
+      writers.push(
+        (async () => {
+          while (!stop) {
+            const size = rng.chance(0.85) ? rng.int(1, 20) : rng.int(21, 250);
+            const refuse = rng.chance(0.05);
+            const ids: string[] = [];
+            const changes = Array.from({ length: size }, (_, i) => {
+              const id = `w${w}-${n++}`;
+              ids.push(id);
+              const spaces = spacesOf(user);
+              const spaceId =
+                refuse && i === 0 ? 'sp-none' : rng.chance(0.3) ? rng.pick(spaces) : undefined;
+              return {
+                eventId: randomUUID(),
+                table: rng.pick(TABLES),
+                id,
+                op: 'insert',
+                data: { w, i },
+                ...(spaceId && { spaceId }),
+              };
+            });
+            const response = await push(changes);
+            if (refuse) {
+              if (response.status !== 403)
+                fail(`writer-${w}: a push into a foreign space answered ${response.status}`);
+              ids.forEach((id) => refused.add(id));
+            } else if (response.status === 200) {
+              ids.forEach((id) => acknowledged.add(id));
+              await follow(response.body);
+            } else {
+              ids.forEach((id) => uncertain.add(id));
+              fail(
+                `writer-${w}: push answered ${response.status} after retries: ${JSON.stringify(response.body).slice(0, 200)}`,
+              );
+            }
+            await sleep(rng.int(0, 60));
+          }
+        })(),
+      );
+    }
+    for (let d = 0; d < DIRECT_WRITERS; d++) {
+      const rng = new Rng(options.seed + 2000 + d);
+      let n = 0;
+      writers.push(
+        (async () => {
+          while (!stop) {
+            const user = rng.pick(USERS);
+            const size = rng.int(1, 30);
+            const rows = Array.from({ length: size }, () => ({
+              id: `d${d}-${n++}`,
+              table: rng.pick(TABLES),
+              space: rng.chance(0.3) ? rng.pick(spacesOf(user)) : null,
+            }));
+            const hold = rng.int(0, 500);
+            const rollback = rng.chance(0.2);
+            const conn = await pool.connect();
+            try {
+              await conn.query('BEGIN');
+              await conn.query(
+                `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, space_id, op, data, client_id)
+                 SELECT $1, x.t, x.r, $2, x.s, 'insert', '{}'::jsonb, $3
+                   FROM unnest($4::text[], $5::text[], $6::text[]) AS x(t, r, s)`,
+                [
+                  APP,
+                  user,
+                  `direct-${d}`,
+                  rows.map((r) => r.table),
+                  rows.map((r) => r.id),
+                  rows.map((r) => r.space),
+                ],
+              );
+              // Another service that writes directly tells the instances the way the service does.
+              await conn.query(
+                `SELECT pg_notify('sync_changes', json_build_object(
+                   'instance', 'direct-writer', 'appId', $1::text, 'userId', $2::text, 'clientId', $3::text,
+                   'tables', $4::text[], 'spaceIds', $5::text[], 'txId', pg_current_xact_id()::text)::text)`,
+                [
+                  APP,
+                  user,
+                  `direct-${d}`,
+                  [...new Set(rows.map((r) => r.table))],
+                  [...new Set(rows.flatMap((r) => (r.space ? [r.space] : [])))],
+                ],
+              );
+              await sleep(hold);
+              await conn.query(rollback ? 'ROLLBACK' : 'COMMIT');
+              directTransactions++;
+              for (const row of rows) (rollback ? rolledBack : acknowledged).add(row.id);
+            } catch (error) {
+              rows.forEach((row) => uncertain.add(row.id));
+              fail(`direct-${d}: ${error instanceof Error ? error.message : error}`);
+              await conn.query('ROLLBACK').catch(() => undefined);
+            } finally {
+              conn.release();
+            }
+            await sleep(rng.int(0, 100));
+          }
+        })(),
+      );
+    }
+
+    // SSE events are reduced to their ids as they come, so a long soak does not keep every change.
+    const collect = (): void => {
+      for (const reader of readers) {
+        if (!reader.sse) continue;
+        for (const e of reader.sse.events.splice(0)) {
+          if (e.event === 'changes') reader.received.push(...e.data.changes.map((c: any) => c.id));
+        }
+      }
+    };
+    const startedAt = Date.now();
+    const progress = setInterval(() => {
+      collect();
+      log(
+        `${Math.round((Date.now() - startedAt) / 1000)} s: ${pushes} pushes, ${directTransactions} direct transactions`,
+      );
+    }, 60_000);
+    timers.push(progress, setInterval(collect, 1_000));
+    await sleep(options.writeMs);
+    clearInterval(progress);
+    stop = true;
+    await Promise.all(writers);
+    const stoppedAt = Date.now();
+    log(`writers stopped: ${pushes} pushes, ${directTransactions} direct transactions`);
+
+    // --- the committed log, and what each reader must hold ---
+    const { rows } = await pool.query<{
+      id: string;
+      user: string;
+      space: string | null;
+      client: string;
+    }>(
+      `SELECT record_id AS id, user_id AS user, space_id AS space, client_id AS client
+         FROM sync_changes WHERE app_id = $1`,
+      [APP],
+    );
+    const committed = new Map(rows.map((r) => [r.id, r]));
+    if (committed.size !== rows.length)
+      fail(`the log holds ${rows.length - committed.size} record ids twice`);
+    for (const id of acknowledged)
+      if (!committed.has(id)) fail(`acknowledged change ${id} is not in the log`);
+    for (const id of [...rolledBack, ...refused])
+      if (committed.has(id)) fail(`rolled back or refused change ${id} is in the log`);
+    for (const id of committed.keys()) {
+      if (!acknowledged.has(id) && !uncertain.has(id))
+        fail(`change ${id} in the log was never written`);
+    }
+
+    const expectedOf = (reader: Reader): Set<string> => {
+      const spaces = spacesOf(reader.user);
+      return new Set(
+        rows
+          .filter((r) => r.client !== reader.clientId)
+          .filter((r) => r.user === reader.user || (r.space !== null && spaces.includes(r.space)))
+          .map((r) => r.id),
+      );
+    };
+
+    for (const reader of readers) if (!reader.live) await reader.drain?.();
+    const results: ReaderResult[] = [];
+    let deliveriesChecked = 0;
+    const settle = readers.map(async (reader) => {
+      const expected = expectedOf(reader);
+      const receivedIds = (): string[] => {
+        collect();
+        return reader.received;
+      };
+      let settledMs: number | undefined;
+      if (reader.live) {
+        // Bounded, but by progress: a reader still catching up in small pages is slow, not
+        // wrong; one that receives nothing for settleMs while changes are missing has lost them.
+        const deadline = stoppedAt + options.settleMs * MAX_SETTLE_FACTOR;
+        let count = -1;
+        let progressAt = Date.now();
+        for (;;) {
+          const ids = receivedIds();
+          if (ids.length !== count) [count, progressAt] = [ids.length, Date.now()];
+          const have = new Set(ids);
+          if ([...expected].every((id) => have.has(id))) {
+            settledMs = Date.now() - stoppedAt;
+            break;
+          }
+          if (Date.now() - progressAt >= options.settleMs || Date.now() >= deadline) {
+            settledMs = -1;
+            break;
+          }
+          await sleep(100);
+        }
+        // Late duplicates would show up in this time too.
+        await sleep(300);
+      }
+      const received = receivedIds();
+      deliveriesChecked += received.length;
+      results.push({
+        name: reader.name,
+        expected: expected.size,
+        received: received.length,
+        settledMs,
+      });
+      const counts = new Map<string, number>();
+      for (const id of received) counts.set(id, (counts.get(id) ?? 0) + 1);
+      const missing = [...expected].filter((id) => !counts.has(id));
+      const twice = [...counts].filter(([, count]) => count > 1).map(([id]) => id);
+      const foreign = [...counts.keys()].filter((id) => !expected.has(id));
+      const sample = (ids: string[]): string => ids.slice(0, 5).join(', ');
+      if (missing.length)
+        fail(`${reader.name}: ${missing.length} of ${expected.size} missing (${sample(missing)})`);
+      if (twice.length)
+        fail(`${reader.name}: ${twice.length} received more than once (${sample(twice)})`);
+      if (foreign.length)
+        fail(
+          `${reader.name}: ${foreign.length} outside its scope or never committed (${sample(foreign)})`,
+        );
+    });
+    await Promise.all(settle);
+    results.sort((a, b) => a.name.localeCompare(b.name));
+    const report: CheckerReport = {
+      seed: options.seed,
+      pageSizes,
+      pushes,
+      directTransactions,
+      committed: committed.size,
+      rolledBack: rolledBack.size,
+      refused: refused.size,
+      deliveriesChecked,
+      readers: results,
+      failures,
+    };
+    log(summary(report));
+    return report;
+  } finally {
+    stop = true;
+    for (const timer of timers) clearInterval(timer);
+    for (const reader of readers) reader.close?.();
+    for (const service of services) await service.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await auth.stop();
+  }
+}
+
+export function summary(report: CheckerReport): string {
+  const live = report.readers.filter((r) => r.settledMs !== undefined);
+  const settled = live.map((r) => r.settledMs!);
+  return [
+    `seed ${report.seed}: ${report.committed} committed changes (${report.rolledBack} rolled back, ${report.refused} refused), ` +
+      `${report.pushes} pushes, ${report.directTransactions} direct transactions, page sizes ${report.pageSizes.join('/')}`,
+    `${report.readers.length} readers, ${report.deliveriesChecked} deliveries checked; live readers complete ` +
+      `${settled.includes(-1) ? 'NOT all' : `after at most ${Math.max(0, ...settled)} ms`} once the writers stopped`,
+    report.failures.length === 0
+      ? 'result: every reader saw every committed change of its scope exactly once'
+      : `result: ${report.failures.length} violation(s):\n  ${report.failures.join('\n  ')}\nreplay: SEED=${report.seed}`,
+  ].join('\n');
+}
+
+/** A client on a WebSocket: every hint makes it pull the hinted tables from its cursors. */
+async function hintReader(
+  client: SyncClient,
+  user: string,
+  name: string,
+  fail: (m: string) => void,
+): Promise<Reader> {
+  const socket = await WsTestClient.authenticated(client.baseUrl, client.token!, `/ws/${APP}`, {
+    clientId: client.clientId,
+  });
+  const reader: Reader = {
+    name,
+    user,
+    clientId: client.clientId,
+    received: [],
+    live: true,
+    close: () => {
+      closed = true;
+      socket.close();
+    },
+  };
+  const cursors = new Map(TABLES.map((t) => [t, EPOCH]));
+  const pending = new Set(TABLES);
+  let running = false;
+  let closed = false;
+  const run = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      while (pending.size > 0 && !closed) {
+        const table = [...pending][0];
+        pending.delete(table);
+        for (let more = true; more;) {
+          const { status, body } = await client.pull(table, cursors.get(table));
+          if (status !== 200) {
+            fail(`${name}: pull answered ${status}`);
+            pending.add(table);
+            await sleep(200);
+            break;
+          }
+          reader.received.push(...body.serverChanges.map((c: any) => c.id));
+          cursors.set(table, body.syncedUntil);
+          more = body.hasMore;
+        }
+      }
+    } catch (error) {
+      if (!closed) fail(`${name}: ${error instanceof Error ? error.message : error}`);
+    } finally {
+      running = false;
+    }
+  };
+  socket.socket.on('message', (data) => {
+    const message = JSON.parse(data.toString());
+    if (message.type !== 'sync-available') return;
+    const tables: string[] = message.tables.length > 0 ? message.tables : TABLES;
+    for (const table of tables) if (cursors.has(table)) pending.add(table);
+    void run();
+  });
+  void run();
+  return reader;
+}
+
+/** A client that pulls every table at random intervals. */
+function pullReader(
+  client: SyncClient,
+  user: string,
+  name: string,
+  rng: Rng,
+  stopped: () => boolean,
+  fail: (m: string) => void,
+): Reader {
+  const cursors = new Map(TABLES.map((t) => [t, EPOCH]));
+  let closed = false;
+  const reader: Reader = {
+    name,
+    user,
+    clientId: client.clientId,
+    received: [],
+    live: false,
+    close: () => (closed = true),
+  };
+  const pass = async (): Promise<void> => {
+    try {
+      for (const table of TABLES) {
+        for (let more = true; more && !closed;) {
+          const { status, body } = await client.pull(table, cursors.get(table));
+          if (status !== 200) return fail(`${name}: pull answered ${status}`);
+          reader.received.push(...body.serverChanges.map((c: any) => c.id));
+          cursors.set(table, body.syncedUntil);
+          more = body.hasMore;
+        }
+      }
+    } catch (error) {
+      if (!closed) fail(`${name}: ${error instanceof Error ? error.message : error}`);
+    }
+  };
+  let loop = Promise.resolve();
+  loop = (async () => {
+    while (!stopped() && !closed) {
+      await pass();
+      await sleep(rng.int(20, 300));
+    }
+  })();
+  reader.drain = async () => {
+    await loop;
+    await pass();
+  };
+  return reader;
+}
