@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import { chmod, link, mkdir, open, readFile, stat, unlink } from 'fs/promises';
 import { dirname, resolve } from 'path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, JWK, SignJWT } from 'jose';
@@ -23,7 +24,7 @@ export async function loadOrCreateLocalSigningKey(path: string): Promise<LocalSi
     const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const created = await exportJWK(pair.privateKey);
     const candidate = { ...created, kid: await calculateJwkThumbprint(created), alg: 'EdDSA' };
-    const aside = `${file}.${process.pid}.tmp`;
+    const aside = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     const handle = await open(aside, 'wx', 0o600);
     try {
       await handle.writeFile(`${JSON.stringify(candidate)}\n`);
