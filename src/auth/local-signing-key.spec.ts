@@ -59,4 +59,14 @@ describe('loadOrCreateLocalSigningKey', () => {
       `The local auth key ${file} is not an Ed25519 private JWK: delete it (a new one is made) or set LOCAL_AUTH_KEY_FILE`,
     );
   });
+
+  it('says which setting to change when the key file cannot be used', async () => {
+    await writeFile(join(dir, 'a-file'), '');
+    const file = join(dir, 'a-file', 'key.json');
+    await expect(loadOrCreateLocalSigningKey(file)).rejects.toThrow(
+      new RegExp(
+        `^Cannot read the local auth key ${file} \\(ENOTDIR.*\\): set LOCAL_AUTH_KEY_FILE to another path$`,
+      ),
+    );
+  });
 });

@@ -20,24 +20,12 @@ export async function loadOrCreateLocalSigningKey(path: string): Promise<LocalSi
   const file = resolve(path);
   let jwk = await readKey(file);
   if (!jwk) {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-    const created = await exportJWK(pair.privateKey);
-    const candidate = { ...created, kid: await calculateJwkThumbprint(created), alg: 'EdDSA' };
-    const aside = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await open(aside, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(candidate)}\n`);
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(aside, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      await unlink(aside);
-    }
+    await createKey(file).catch((error: Error) => {
+      throw new Error(
+        `Cannot create the local auth key ${file} (${error.message}): set LOCAL_AUTH_KEY_FILE to a writable path`,
+        { cause: error },
+      );
+    });
     jwk = await readKey(file);
     if (!jwk) throw new Error(`${file} vanished while it was being created`);
   }
@@ -60,15 +48,38 @@ export async function loadOrCreateLocalSigningKey(path: string): Promise<LocalSi
   };
 }
 
+/** Writes a new key aside and links it into place: never over a key another process made. */
+async function createKey(file: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const created = await exportJWK(pair.privateKey);
+  const candidate = { ...created, kid: await calculateJwkThumbprint(created), alg: 'EdDSA' };
+  const aside = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(aside, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(candidate)}\n`);
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(aside, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(aside);
+  }
+}
+
 async function readKey(file: string): Promise<JWK | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`Cannot read the local auth key ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot read the local auth key ${file} (${(error as Error).message}): set LOCAL_AUTH_KEY_FILE to another path`,
+      { cause: error },
+    );
   }
   let jwk: JWK;
   try {
