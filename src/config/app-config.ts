@@ -180,22 +180,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 }
 
-/**
- * On by itself only on a bare development machine: the embedded database and no
- * identity service configured, and never under NODE_ENV=production. LOCAL_AUTH
- * forces it on (not in production) or off.
- */
+/** Set, any of them turns local auth off unless LOCAL_AUTH=true. */
+const LOCAL_AUTH_OFF_WITH = ['DATABASE_URL', 'JWKS_URL', 'MANA_AUTH_URL'];
+
 /** Why local auth is off in this environment (for `npm run token`). */
 export function localAuthOffReason(env: Env = process.env): string {
   if (str(env, 'LOCAL_AUTH') !== undefined && !bool(env, 'LOCAL_AUTH', false))
     return 'LOCAL_AUTH is off';
   if (str(env, 'NODE_ENV') === 'production') return 'NODE_ENV=production';
-  const set = ['DATABASE_URL', 'JWKS_URL', 'MANA_AUTH_URL'].filter(
-    (n) => str(env, n) !== undefined,
-  );
+  const set = LOCAL_AUTH_OFF_WITH.filter((name) => str(env, name) !== undefined);
   return `${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set`;
 }
 
+/**
+ * On by itself only on a bare development machine: the embedded database and no
+ * identity service configured, and never under NODE_ENV=production. LOCAL_AUTH
+ * forces it on (not in production) or off.
+ */
 function localAuth(env: Env): LocalAuthConfig | undefined {
   const forced = str(env, 'LOCAL_AUTH') === undefined ? undefined : bool(env, 'LOCAL_AUTH', false);
   const production = str(env, 'NODE_ENV') === 'production';
@@ -214,9 +215,7 @@ function localAuth(env: Env): LocalAuthConfig | undefined {
     }
     reason = 'LOCAL_AUTH=true';
   } else {
-    const configured = ['DATABASE_URL', 'JWKS_URL', 'MANA_AUTH_URL'].filter(
-      (name) => str(env, name) !== undefined,
-    );
+    const configured = LOCAL_AUTH_OFF_WITH.filter((name) => str(env, name) !== undefined);
     if (production || configured.length > 0) return undefined;
     reason = 'no DATABASE_URL, JWKS_URL or MANA_AUTH_URL';
   }
