@@ -42,7 +42,7 @@ export class JwksKeySource extends AuthKeySource implements OnApplicationBootstr
         this.logger.warn(
           `Cannot fetch token keys from ${url} (${error instanceof Error ? error.message : error}): ` +
             'requests answer 503 until it answers; check JWKS_URL (or MANA_AUTH_URL, its default), ' +
-            'or for local development leave DATABASE_URL, JWKS_URL and MANA_AUTH_URL unset (local auth)',
+            'or for local development use local auth (LOCAL_AUTH=true, without JWKS_URL)',
         ),
     );
   }
