@@ -42,7 +42,17 @@ describe('local development auth (LOCAL_AUTH=true)', () => {
     LOCAL_AUTH_KEY_FILE: join(dir, 'key.json'),
     LOCAL_MEMBERSHIPS_FILE: join(dir, 'members.json'),
   });
+  let aliceToken: string;
   const t = useService(env, {
+    // Before the service runs: the command creates the key, and the service then adopts it.
+    beforeStart: async ({ db }) => {
+      const { stdout } = await runTokenCommand(['alice', '--ttl', '10m'], {
+        ...env(),
+        DATABASE_URL: db.url,
+      });
+      const lines = stdout.trimEnd().split('\n');
+      aliceToken = lines[lines.length - 1];
+    },
     membershipApi: false,
     logger: ['log', 'warn', 'error'],
     logDestination: sink,
@@ -56,13 +66,7 @@ describe('local development auth (LOCAL_AUTH=true)', () => {
     );
   });
 
-  it('serves a token of `npm run token` through the AuthGuard, with memberships from the local file', async () => {
-    const { stdout } = await runTokenCommand(['alice', '--ttl', '10m'], {
-      ...env(),
-      DATABASE_URL: t.db.url,
-    });
-    const lines = stdout.trimEnd().split('\n');
-    const aliceToken = lines[lines.length - 1];
+  it('serves a token that `npm run token` made before the service started, with memberships from the local file', async () => {
     expect(aliceToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
 
     const key = await loadOrCreateLocalSigningKey(join(dir, 'key.json'));
