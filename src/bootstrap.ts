@@ -17,6 +17,7 @@ import type { DestinationStream } from 'pino';
 import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
+import { quietFrameworkLogs } from './framework-log-filter';
 import { PinoNestLogger } from './logging/pino-nest-logger';
 import { REQUEST_ID_HEADER, requestLoggingMiddleware } from './logging/request-logging.middleware';
 import { createRootLogger, pinoLevelOf } from './logging/root-logger';
@@ -51,7 +52,7 @@ export async function createApp(
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
     abortOnError: false,
-    logger: custom ? options.logger : new PinoNestLogger(rootLogger),
+    logger: custom ? options.logger : quietFrameworkLogs(new PinoNestLogger(rootLogger)),
   });
   // First, so every request (body-parser errors included) gets an id, a log line and a timing.
   app.use(requestLoggingMiddleware(rootLogger), httpMetricsMiddleware(app.get(MetricsService)));

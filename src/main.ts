@@ -1,19 +1,26 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { loadConfig } from './config/app-config';
 import { createApp } from './bootstrap';
 import { closeGracefullyOnSignals } from './shutdown';
+import { startupFailureDetail, startupFailureLine } from './startup-errors';
+
+let app: INestApplication | undefined;
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const app = await createApp(config);
+  app = await createApp(config);
   closeGracefullyOnSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port);
   new Logger('Bootstrap').log(`sync-server listening on port ${config.port}`);
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   // Configuration and start-up failures are one readable line, not a stack trace.
-  console.error(`sync-server failed to start: ${error instanceof Error ? error.message : error}`);
+  console.error(startupFailureLine(error));
+  const detail = startupFailureDetail(error, process.env.LOG_LEVEL);
+  if (detail) console.error(detail);
+  // E.g. the port was taken: stop what did start (the embedded PostgreSQL) before leaving.
+  await app?.close().catch(() => undefined);
   process.exit(1);
 });

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { createRemoteJWKSet, JWTVerifyGetKey } from 'jose';
-import { AppConfig } from '../config/app-config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { createLocalJWKSet, createRemoteJWKSet, JWTVerifyGetKey } from 'jose';
+import { AppConfig, LocalAuthConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { loadOrCreateLocalSigningKey, LocalSigningKey } from './local-signing-key';
 
 /**
  * Where token-verification keys come from. Replace it through DI (e.g. a static
@@ -13,15 +14,60 @@ export abstract class AuthKeySource {
 
 /** Keys from `JWKS_URL`, cached, re-fetched when a token names an unknown `kid`. */
 @Injectable()
-export class JwksKeySource extends AuthKeySource {
+export class JwksKeySource extends AuthKeySource implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Auth');
+  private readonly remote: ReturnType<typeof createRemoteJWKSet>;
   readonly getKey: JWTVerifyGetKey;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     super();
-    this.getKey = createRemoteJWKSet(new URL(config.jwksUrl), {
+    this.remote = createRemoteJWKSet(new URL(config.jwksUrl), {
       cooldownDuration: config.jwksCooldownMs,
       cacheMaxAge: 10 * 60_000,
       timeoutDuration: 5_000,
     });
+    this.getKey = this.remote;
+  }
+
+  /**
+   * Fetches the keys once at start-up, without delaying it: the first request
+   * finds them cached, and an unreachable JWKS is said at once, in one line,
+   * instead of at the first request.
+   */
+  onApplicationBootstrap(): void {
+    const url = this.config.jwksUrl;
+    this.remote.reload().then(
+      () => this.logger.log(`Tokens are verified with the keys at ${url}`),
+      (error: unknown) =>
+        this.logger.warn(
+          `Cannot fetch token keys from ${url} (${error instanceof Error ? error.message : error}): ` +
+            'requests answer 503 until it answers; check JWKS_URL (or MANA_AUTH_URL, its default), ' +
+            'or for local development use local auth (LOCAL_AUTH=true, without JWKS_URL)',
+        ),
+    );
+  }
+}
+
+/** Local development auth: the service's own key (`npm run token` signs with it). */
+export class LocalKeySource extends AuthKeySource implements OnApplicationBootstrap {
+  readonly getKey: JWTVerifyGetKey;
+
+  constructor(
+    readonly key: LocalSigningKey,
+    private readonly reason: string,
+  ) {
+    super();
+    this.getKey = createLocalJWKSet({ keys: [key.publicJwk] });
+  }
+
+  static async open(config: LocalAuthConfig): Promise<LocalKeySource> {
+    return new LocalKeySource(await loadOrCreateLocalSigningKey(config.keyFile), config.reason);
+  }
+
+  onApplicationBootstrap(): void {
+    new Logger('Auth').log(
+      `Local auth is on (${this.reason}): get a token with "npm run token -- <userId>"; ` +
+        'for development only, set JWKS_URL in production',
+    );
   }
 }

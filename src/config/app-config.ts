@@ -58,6 +58,22 @@ export interface AppConfig {
   rateLimitPullPerMinute: number;
   /** A handler that has not answered by then gets a 503 (not streams or backups); 0: no limit. */
   requestTimeoutMs: number;
+  /**
+   * Local development auth: tokens signed by a key of the service's own (npm run token),
+   * verified by the same AuthGuard. Undefined: off (every production configuration).
+   */
+  localAuth?: LocalAuthConfig;
+}
+
+export interface LocalAuthConfig {
+  /** Why it is on, for the start-up line. */
+  reason: string;
+  /** The Ed25519 private key (JWK), created on first use, mode 0600. */
+  keyFile: string;
+  /** Optional JSON `{"<userId>": ["<spaceId>", ...]}`; unset: nobody is in a shared space. */
+  membershipsFile?: string;
+  /** False when MANA_AUTH_URL is set: memberships still come from mana-auth. */
+  localMemberships: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -160,6 +176,54 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitPushPerMinute: int(env, 'RATE_LIMIT_PUSH_PER_MINUTE', 600, 0, 1_000_000),
     rateLimitPullPerMinute: int(env, 'RATE_LIMIT_PULL_PER_MINUTE', 1200, 0, 1_000_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    localAuth: localAuth(env),
+  };
+}
+
+/** Set, any of them turns local auth off unless LOCAL_AUTH=true. */
+const LOCAL_AUTH_OFF_WITH = ['DATABASE_URL', 'JWKS_URL', 'MANA_AUTH_URL'];
+
+/** Why local auth is off in this environment (for `npm run token`). */
+export function localAuthOffReason(env: Env = process.env): string {
+  if (str(env, 'LOCAL_AUTH') !== undefined && !bool(env, 'LOCAL_AUTH', false))
+    return 'LOCAL_AUTH is off';
+  if (str(env, 'NODE_ENV') === 'production') return 'NODE_ENV=production';
+  const set = LOCAL_AUTH_OFF_WITH.filter((name) => str(env, name) !== undefined);
+  return `${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set`;
+}
+
+/**
+ * On by itself only on a bare development machine: the embedded database and no
+ * identity service configured, and never under NODE_ENV=production. LOCAL_AUTH
+ * forces it on (not in production) or off.
+ */
+function localAuth(env: Env): LocalAuthConfig | undefined {
+  const forced = str(env, 'LOCAL_AUTH') === undefined ? undefined : bool(env, 'LOCAL_AUTH', false);
+  const production = str(env, 'NODE_ENV') === 'production';
+  let reason: string;
+  if (forced === false) return undefined;
+  if (forced === true) {
+    if (production) {
+      throw new ConfigError(
+        'Invalid configuration: LOCAL_AUTH=true is not allowed with NODE_ENV=production (it signs tokens for anyone); unset one of them',
+      );
+    }
+    if (str(env, 'JWKS_URL') !== undefined) {
+      throw new ConfigError(
+        'Invalid configuration: LOCAL_AUTH=true and JWKS_URL both say where token keys come from; unset one of them',
+      );
+    }
+    reason = 'LOCAL_AUTH=true';
+  } else {
+    const configured = LOCAL_AUTH_OFF_WITH.filter((name) => str(env, name) !== undefined);
+    if (production || configured.length > 0) return undefined;
+    reason = 'no DATABASE_URL, JWKS_URL or MANA_AUTH_URL';
+  }
+  return {
+    reason,
+    keyFile: str(env, 'LOCAL_AUTH_KEY_FILE') ?? '.data/local-auth-key.json',
+    membershipsFile: str(env, 'LOCAL_MEMBERSHIPS_FILE'),
+    localMemberships: str(env, 'MANA_AUTH_URL') === undefined,
   };
 }
 

@@ -12,12 +12,16 @@ interface MembershipsResponse {
 
 /** A failed lookup is retried after at most this long, so an outage does not hammer the auth service. */
 const FAILURE_TTL_MS = 5_000;
+/** While lookups keep failing, the warning is repeated at most this often. */
+const WARN_EVERY_MS = 60_000;
 
 /** Memberships from mana-auth's internal API, cached per user, failing open to "none". */
 @Injectable()
 export class HttpMembershipProvider extends MembershipProvider {
   private readonly logger = new Logger('Memberships');
   readonly cache = new TtlCache<Memberships>();
+  /** While lookups fail: when that was last said, and how often they failed. */
+  private outage?: { warnedAt: number; failures: number };
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     super();
@@ -39,15 +43,30 @@ export class HttpMembershipProvider extends MembershipProvider {
       const spaceIds = body.memberships
         .map((m) => m?.organizationId)
         .filter((id): id is string => typeof id === 'string' && id !== '');
+      if (this.outage) {
+        this.logger.log(`membership lookups work again (${this.outage.failures} answered none)`);
+        this.outage = undefined;
+      }
       return { value: { spaceIds, available: true }, ttlMs: this.config.membershipCacheTtlMs };
     } catch (error) {
-      this.logger.warn(
-        `membership lookup failed, answering none: ${error instanceof Error ? error.message : error}`,
-      );
+      this.warnFailure(error);
       return {
         value: { spaceIds: [], available: false },
         ttlMs: Math.min(FAILURE_TTL_MS, this.config.membershipCacheTtlMs),
       };
     }
+  }
+
+  private warnFailure(error: unknown): void {
+    const now = Date.now();
+    const outage = (this.outage ??= { warnedAt: -Infinity, failures: 0 });
+    outage.failures++;
+    if (now - outage.warnedAt < WARN_EVERY_MS) return;
+    outage.warnedAt = now;
+    const repeated = outage.failures > 1 ? ` (${outage.failures} failed lookups so far)` : '';
+    this.logger.warn(
+      `membership lookup at ${this.config.manaAuthUrl} failed, answering none${repeated}: ` +
+        `${error instanceof Error ? error.message : error}; check MANA_AUTH_URL and MANA_SERVICE_KEY`,
+    );
   }
 }

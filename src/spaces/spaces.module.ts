@@ -1,16 +1,32 @@
-import { DynamicModule, Global, Module, Type } from '@nestjs/common';
+import { DynamicModule, Global, Module, Provider, Type } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { HttpMembershipProvider } from './http-membership.provider';
+import { LocalMembershipProvider } from './local-membership.provider';
 import { MembershipGuard } from './membership.guard';
 import { MembershipProvider } from './membership-provider';
 
 @Global()
 @Module({})
 export class SpacesModule {
-  /** `provider` replaces the mana-auth lookup (see docs/extending.md). */
-  static forRoot(provider: Type<MembershipProvider> = HttpMembershipProvider): DynamicModule {
+  /**
+   * `provider` replaces the mana-auth lookup (see docs/extending.md); without
+   * one, local development auth with no MANA_AUTH_URL uses local memberships.
+   */
+  static forRoot(provider?: Type<MembershipProvider>): DynamicModule {
+    const memberships: Provider = provider
+      ? { provide: MembershipProvider, useClass: provider }
+      : {
+          provide: MembershipProvider,
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig): MembershipProvider | Promise<MembershipProvider> =>
+            config.localAuth?.localMemberships
+              ? LocalMembershipProvider.open(config.localAuth.membershipsFile)
+              : new HttpMembershipProvider(config),
+        };
     return {
       module: SpacesModule,
-      providers: [{ provide: MembershipProvider, useClass: provider }, MembershipGuard],
+      providers: [memberships, MembershipGuard],
       exports: [MembershipProvider, MembershipGuard],
     };
   }

@@ -33,7 +33,8 @@ export function freePort(): Promise<number> {
 export async function spawnService(
   env: Record<string, string | undefined>,
 ): Promise<ServiceProcess> {
-  const port = await freePort();
+  // A PORT of the caller's (e.g. one that is taken) wins over a free one.
+  const port = env.PORT !== undefined ? Number(env.PORT) : await freePort();
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, ...env, PORT: String(port) })) {
     if (value !== undefined) childEnv[key] = value;
