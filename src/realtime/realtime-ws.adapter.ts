@@ -6,7 +6,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 
 /** Handler name for frames that are not a known `{type}` message. */
 export const UNKNOWN_MESSAGE = 'unknown-message';
-/** The client messages of DESIGN.md §4; the gateway has a handler for each. */
+/** The client messages of docs/protocol.md; the gateway has a handler for each. */
 const CLIENT_MESSAGES = new Set(['auth', 'ping']);
 
 type UpgradeListener = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => void;

@@ -38,7 +38,7 @@ export type ServerMessage =
   | { type: 'sync-available'; appId: string; tables: string[] };
 
 /**
- * The WebSocket protocol's rules (DESIGN.md §4): authenticate within the
+ * The WebSocket protocol's rules (docs/protocol.md): authenticate within the
  * deadline, answer pings, tell each socket when a push concerns it. Sends
  * never wait: a socket whose output piles up beyond WS_MAX_BUFFERED_BYTES, or
  * that misses a heartbeat, is terminated so it cannot hold memory or others up.

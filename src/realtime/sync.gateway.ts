@@ -15,7 +15,7 @@ import { SocketSessions, WS_PATH } from './socket-sessions.service';
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
 /**
- * `/ws` and `/ws/:appId` (DESIGN.md §4). Thin: SocketSessions holds the rules.
+ * `/ws` and `/ws/:appId` (docs/protocol.md). Thin: SocketSessions holds the rules.
  * Nest's global interceptors do not run for gateways, and nothing here opens
  * a transaction: sockets only carry "sync-available" hints.
  */
