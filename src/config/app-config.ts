@@ -1,4 +1,5 @@
 import type { LevelWithSilent } from 'pino';
+import { compactionRoleFromEnv } from './compaction-role';
 import { rlsRoleFromEnv } from './rls-role';
 
 /** Thrown for any invalid environment value; main.ts prints its message as one line. */
@@ -58,6 +59,15 @@ export interface AppConfig {
   rateLimitPullPerMinute: number;
   /** A handler that has not answered by then gets a 503 (not streams or backups); 0: no limit. */
   requestTimeoutMs: number;
+  /** Log compaction (docs/compaction.md): pass period (0: off), minimum row age, batch bounds. */
+  compaction: {
+    intervalMs: number;
+    minAgeHours: number;
+    batchRecords: number;
+    batchTimeoutMs: number;
+    passMaxMs: number;
+    role: string;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -160,6 +170,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitPushPerMinute: int(env, 'RATE_LIMIT_PUSH_PER_MINUTE', 600, 0, 1_000_000),
     rateLimitPullPerMinute: int(env, 'RATE_LIMIT_PULL_PER_MINUTE', 1200, 0, 1_000_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    compaction: {
+      intervalMs: int(env, 'COMPACTION_INTERVAL_MS', 3_600_000, 0, 604_800_000),
+      minAgeHours: int(env, 'COMPACTION_MIN_AGE_HOURS', 72, 0, 87_600),
+      batchRecords: int(env, 'COMPACTION_BATCH_RECORDS', 200, 1, 100_000),
+      batchTimeoutMs: int(env, 'COMPACTION_BATCH_TIMEOUT_MS', 5_000, 100, 600_000),
+      passMaxMs: int(env, 'COMPACTION_PASS_MAX_MS', 600_000, 1_000, 86_400_000),
+      role: compactionRoleFromEnv(env),
+    },
   };
 }
 

@@ -1,0 +1,156 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { judgeRecord } from './compaction-rule';
+import { CompactionMetrics } from './compaction.metrics';
+import type { CompactionRow, RecordKey, StripFields } from './compaction.repository';
+import { CompactionRunner } from './compaction.runner';
+
+export interface CompactionOptions {
+  /** Only this user's rows are removed or stripped (other users' rows still count as covering). */
+  userId?: string;
+  /** Overrides COMPACTION_MIN_AGE_HOURS for this pass. */
+  minAgeHours?: number;
+  /** Counts what would go, changes nothing. */
+  dryRun?: boolean;
+  /** Ignores COMPACTION_PASS_MAX_MS (the command-line run). */
+  untilComplete?: boolean;
+}
+
+export interface CompactionReport {
+  /** False when another instance held the lock. */
+  ran: boolean;
+  dryRun: boolean;
+  /** Reached the last record (otherwise stopped at COMPACTION_PASS_MAX_MS; the next pass resumes). */
+  complete: boolean;
+  batches: number;
+  records: number;
+  rowsScanned: number;
+  rowsRemoved: number;
+  fieldsStripped: number;
+  durationMs: number;
+}
+
+interface BatchOutcome {
+  last: RecordKey;
+  full: boolean;
+  records: number;
+  rowsScanned: number;
+  rowsRemoved: number;
+  fieldsStripped: number;
+}
+
+/** Decides, batch by batch, what compactionRule lets go, and has the repository remove it. */
+@Injectable()
+export class CompactionService {
+  private readonly logger = new Logger('Compaction');
+
+  constructor(
+    private readonly runner: CompactionRunner,
+    private readonly metrics: CompactionMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async runPass(options: CompactionOptions = {}): Promise<CompactionReport> {
+    const started = Date.now();
+    const { batchRecords, passMaxMs } = this.config.compaction;
+    const minAgeHours = options.minAgeHours ?? this.config.compaction.minAgeHours;
+    const dryRun = options.dryRun ?? false;
+    // A user's run and a dry run leave the shared resume point alone.
+    const resumable = options.userId === undefined && !dryRun;
+    const report: CompactionReport = {
+      ran: false,
+      dryRun,
+      complete: false,
+      batches: 0,
+      records: 0,
+      rowsScanned: 0,
+      rowsRemoved: 0,
+      fieldsStripped: 0,
+      durationMs: 0,
+    };
+    try {
+      await this.runner.withLock(async (session) => {
+        report.ran = true;
+        let after = resumable ? await session.batch((repo) => repo.resumePoint()) : null;
+        for (;;) {
+          const outcome = await session.batch(async (repo): Promise<BatchOutcome | null> => {
+            const keys = await repo.nextRecords(after, batchRecords, options.userId);
+            const full = keys.length === batchRecords;
+            if (resumable) await repo.saveResumePoint(full ? keys[keys.length - 1] : null);
+            if (keys.length === 0) return null;
+            const rows = await repo.rowsOf(keys, minAgeHours, options.userId);
+            const { remove, strip } = this.judge(rows);
+            const fieldsStripped = strip.reduce((n, s) => n + s.fields.length, 0);
+            if (!dryRun) {
+              await repo.remove(remove);
+              await repo.strip(strip);
+            }
+            return {
+              last: keys[keys.length - 1],
+              full,
+              records: keys.length,
+              rowsScanned: rows.length,
+              rowsRemoved: remove.length,
+              fieldsStripped,
+            };
+          }, !dryRun);
+          if (outcome) {
+            report.batches++;
+            report.records += outcome.records;
+            report.rowsScanned += outcome.rowsScanned;
+            report.rowsRemoved += outcome.rowsRemoved;
+            report.fieldsStripped += outcome.fieldsStripped;
+            after = outcome.last;
+          }
+          if (!outcome?.full) {
+            report.complete = true;
+            break;
+          }
+          if (!options.untilComplete && Date.now() - started >= passMaxMs) break;
+        }
+      });
+    } catch (error) {
+      this.metrics.recordFailure();
+      this.logger.error(
+        `compaction pass failed after ${report.batches} batches: ${error instanceof Error ? error.message : error}`,
+      );
+      throw error;
+    }
+    report.durationMs = Date.now() - started;
+    this.metrics.recordPass(report);
+    this.logger.log(describeReport(report));
+    return report;
+  }
+
+  /** Rows come ordered by record, then log position: each record's run is judged alone. */
+  private judge(rows: CompactionRow[]): { remove: string[]; strip: StripFields[] } {
+    const remove: string[] = [];
+    const strip: StripFields[] = [];
+    let start = 0;
+    for (let i = 1; i <= rows.length; i++) {
+      const a = rows[start];
+      const b = rows[i];
+      if (b && b.appId === a.appId && b.tableName === a.tableName && b.recordId === a.recordId) {
+        continue;
+      }
+      const record = rows.slice(start, i);
+      const verdict = judgeRecord(record);
+      for (const index of verdict.remove) remove.push(record[index].id);
+      for (const [index, fields] of verdict.strip) strip.push({ id: record[index].id, fields });
+      start = i;
+    }
+    return { remove, strip };
+  }
+}
+
+export function describeReport(report: CompactionReport): string {
+  if (!report.ran) return 'compaction pass skipped: another instance is running one';
+  const verb = report.dryRun ? 'would remove' : 'removed';
+  const stripVerb = report.dryRun ? 'would strip' : 'stripped';
+  return (
+    `compaction pass ${report.complete ? 'complete' : 'stopped at its time limit (the next resumes)'}: ` +
+    `scanned ${report.rowsScanned} rows of ${report.records} records in ${report.batches} batches, ` +
+    `${verb} ${report.rowsRemoved} rows, ${stripVerb} ${report.fieldsStripped} fields, ${report.durationMs} ms`
+  );
+}
