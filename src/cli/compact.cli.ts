@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CompactionPassModule } from '../compaction/compaction.module';
 import { CompactionService, describeReport } from '../compaction/compaction.service';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
-import { MetricsModule } from '../metrics/metrics.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { MigrationModule } from '../migration/migration.module';
 import { StoreModule } from '../store/store.module';
 import { parseCompactArgs, USAGE } from './compact-cli-args';
@@ -15,8 +15,13 @@ import { parseCompactArgs, USAGE } from './compact-cli-args';
  * pass over the whole log (or one user's rows), on DATABASE_URL or the embedded
  * database, with only the store, migrations and the pass booted.
  */
+/** The pass counts into a registry of its own here: nothing scrapes a command. */
+@Global()
+@Module({ providers: [MetricsService], exports: [MetricsService] })
+class CliMetricsModule {}
+
 @Module({})
-class CompactCliModule {
+export class CompactCliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CompactCliModule,
@@ -24,11 +29,19 @@ class CompactCliModule {
         ConfigModule.forRoot(config),
         StoreModule,
         MigrationModule,
-        MetricsModule,
+        CliMetricsModule,
         CompactionPassModule,
       ],
     };
   }
+}
+
+/** The store, migrations and the pass, without HTTP or the schedule (also used by the bench). */
+export function createCompactionContext(config: AppConfig): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext(CompactCliModule.forRoot(config), {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+  });
 }
 
 function message(error: unknown): string {
@@ -43,11 +56,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`${message(error)}\n${USAGE}`);
     return 2;
   }
-  const config = loadConfig();
-  const context = await NestFactory.createApplicationContext(CompactCliModule.forRoot(config), {
-    logger: ['error', 'warn'],
-    abortOnError: false,
-  });
+  const context = await createCompactionContext(loadConfig());
   try {
     // Without a time limit: an operator's run goes to the last record.
     const report = await context
