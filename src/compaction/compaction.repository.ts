@@ -7,6 +7,11 @@ export interface RecordKey {
   recordId: string;
 }
 
+export interface RecordBatchKey extends RecordKey {
+  /** Its rows (of `userId` when given): bounds a batch's size. */
+  rows: number;
+}
+
 export interface CompactionRow extends StoredRowFacts {
   id: string;
   appId: string;
@@ -28,7 +33,11 @@ export class CompactionRepository {
   constructor(private readonly queryRunner: QueryRunner) {}
 
   /** The next records after `after` (all of them, or those with rows of `userId`). */
-  async nextRecords(after: RecordKey | null, limit: number, userId?: string): Promise<RecordKey[]> {
+  async nextRecords(
+    after: RecordKey | null,
+    limit: number,
+    userId?: string,
+  ): Promise<RecordBatchKey[]> {
     const params: unknown[] = [limit];
     const where: string[] = [];
     if (after) {
@@ -40,14 +49,14 @@ export class CompactionRepository {
       where.push(`user_id = $${params.length}`);
     }
     const rows = (await this.queryRunner.query(
-      `SELECT table_name AS "tableName", record_id AS "recordId"
+      `SELECT table_name AS "tableName", record_id AS "recordId", count(*)::int AS rows
          FROM sync_changes
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         GROUP BY table_name, record_id
         ORDER BY table_name, record_id
         LIMIT $1`,
       params,
-    )) as RecordKey[];
+    )) as RecordBatchKey[];
     return rows;
   }
 

@@ -31,6 +31,9 @@ export interface CompactionReport {
   durationMs: number;
 }
 
+/** A batch also stops at this many rows (at least one record), so a long history cannot make it long. */
+export const BATCH_MAX_ROWS = 20_000;
+
 interface BatchOutcome {
   last: RecordKey;
   full: boolean;
@@ -75,12 +78,19 @@ export class CompactionService {
         let after = resumable ? await session.batch((repo) => repo.resumePoint()) : null;
         for (;;) {
           const outcome = await session.batch(async (repo): Promise<BatchOutcome | null> => {
-            const keys = await repo.nextRecords(after, batchRecords, options.userId);
-            const full = keys.length === batchRecords;
+            const next = await repo.nextRecords(after, batchRecords, options.userId);
+            const keys: RecordKey[] = [];
+            let rows = 0;
+            for (const key of next) {
+              if (keys.length > 0 && rows + key.rows > BATCH_MAX_ROWS) break;
+              keys.push(key);
+              rows += key.rows;
+            }
+            const full = next.length === batchRecords || keys.length < next.length;
             if (resumable) await repo.saveResumePoint(full ? keys[keys.length - 1] : null);
             if (keys.length === 0) return null;
-            const rows = await repo.rowsOf(keys, minAgeHours, options.userId);
-            const { remove, strip } = this.judge(rows);
+            const facts = await repo.rowsOf(keys, minAgeHours, options.userId);
+            const { remove, strip } = this.judge(facts);
             const fieldsStripped = strip.reduce((n, s) => n + s.fields.length, 0);
             if (!dryRun) {
               await repo.remove(remove);
@@ -90,7 +100,7 @@ export class CompactionService {
               last: keys[keys.length - 1],
               full,
               records: keys.length,
-              rowsScanned: rows.length,
+              rowsScanned: facts.length,
               rowsRemoved: remove.length,
               fieldsStripped,
             };

@@ -231,6 +231,66 @@ describe(`log compaction on PostgreSQL (SEED=${seed})`, () => {
     );
   });
 
+  it('resumes where the last pass stopped, then starts again from the first record', async () => {
+    for (const id of ['a', 'b', 'c']) {
+      for (const [title, at] of [
+        ['old', '2026-01-01T00:00:00Z'],
+        ['new', '2026-01-02T00:00:00Z'],
+      ]) {
+        await insertRow(
+          db.pool,
+          id,
+          {
+            userId: 'user-r',
+            spaceId: null,
+            actor: null,
+            createdAt: '',
+            op: 'update',
+            data: { title },
+            fieldMeta: { title: at },
+          },
+          100,
+        );
+      }
+    }
+    // As if a pass had stopped after record "a" (its time limit, a crash, a restart).
+    await db.pool.query(
+      `INSERT INTO sync_compaction_state (id, table_name, record_id) VALUES (1, 'notes', 'a')`,
+    );
+    const titles = async () =>
+      (await readLog(db.pool)).map(
+        (r) => `${r.recordId}:${(r.row.data as { title: string }).title}`,
+      );
+    expect(await compaction.runPass()).toMatchObject({
+      complete: true,
+      records: 2,
+      rowsRemoved: 2,
+    });
+    expect(await titles()).toEqual(['a:old', 'a:new', 'b:new', 'c:new']);
+    expect((await db.pool.query(`SELECT * FROM sync_compaction_state`)).rows).toEqual([]);
+    expect(await compaction.runPass()).toMatchObject({ records: 3, rowsRemoved: 1 });
+    expect(await titles()).toEqual(['a:new', 'b:new', 'c:new']);
+  });
+
+  it('a batch stops early at its row bound, whatever the record count', async () => {
+    for (const [id, n] of [
+      ['long-1', 15_000],
+      ['long-2', 15_000],
+      ['short', 1],
+    ] as const) {
+      await db.pool.query(
+        `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, field_meta, client_id, created_at)
+         SELECT 'notes-app', 'notes', $1, 'user-long', 'update', '{"title": "t"}', '{"title": "2026-01-01T00:00:00Z"}',
+                'c', now() - interval '100 hours'
+           FROM generate_series(1, $2::int)`,
+        [id, n],
+      );
+    }
+    const report = await compaction.runPass();
+    // Seven records fit the record bound: the row bound made two batches (long-1 | long-2, short).
+    expect(report).toMatchObject({ complete: true, batches: 2, records: 3, rowsRemoved: 29_998 });
+  });
+
   it('young rows stay whole but cover older ones', async () => {
     const row = (title: string, at: string): ModelRow => ({
       userId: 'user-age',
