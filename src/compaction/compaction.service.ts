@@ -92,8 +92,9 @@ export class CompactionService {
             const facts = await repo.rowsOf(keys, minAgeHours, options.userId);
             const { remove, strip } = this.judge(facts);
             const fieldsStripped = strip.reduce((n, s) => n + s.fields.length, 0);
+            let rowsRemoved = remove.length;
             if (!dryRun) {
-              await repo.remove(remove);
+              rowsRemoved = await repo.remove(remove);
               await repo.strip(strip);
             }
             return {
@@ -101,7 +102,7 @@ export class CompactionService {
               full,
               records: keys.length,
               rowsScanned: facts.length,
-              rowsRemoved: remove.length,
+              rowsRemoved,
               fieldsStripped,
             };
           }, !dryRun);

@@ -110,3 +110,42 @@ describe('compaction while clients push and follow the cursor', () => {
     }
   });
 });
+
+describe('compaction on its interval', () => {
+  const t = useService(
+    { COMPACTION_INTERVAL_MS: '100', COMPACTION_MIN_AGE_HOURS: '0' },
+    { membershipApi: false, instances: 2 },
+  );
+
+  it('runs by itself on two instances, removes each row once and reports its metrics', async () => {
+    const writer = await t.client('user-i', 'writer', 'app-i');
+    for (let round = 1; round <= 5; round++) {
+      const at = `2026-01-01T00:0${round}:00.000Z`;
+      const response = await writer.push([
+        { table: 'notes', id: 'n', op: 'update', fields: { title: { value: `v${round}`, at } } },
+      ]);
+      expect(response.status).toBe(200);
+    }
+    // Superseded rows go without anyone calling the pass.
+    const remaining = async () =>
+      (await t.db.pool.query(`SELECT count(*)::int AS n FROM sync_changes WHERE app_id = 'app-i'`))
+        .rows[0].n;
+    while ((await remaining()) > 1) await new Promise((done) => setTimeout(done, 50));
+    const { rows } = await t.db.pool.query(
+      `SELECT data->>'title' AS title FROM sync_changes WHERE app_id = 'app-i'`,
+    );
+    expect(rows).toEqual([{ title: 'v5' }]);
+
+    const metrics = await Promise.all(
+      t.services.map(async (s) => (await fetch(`${s.url}/metrics`)).text()),
+    );
+    const removed = metrics.map((text) =>
+      Number(/^sync_compaction_rows_removed_total (\d+)/m.exec(text)?.[1]),
+    );
+    expect(removed[0] + removed[1]).toBe(4);
+    for (const text of metrics) {
+      expect(text).toMatch(/^sync_compaction_passes_total\{result="(complete|skipped)"\} \d+/m);
+      expect(text).toMatch(/^sync_compaction_last_run_timestamp_seconds /m);
+    }
+  });
+});
