@@ -1,4 +1,9 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { CompactionService } from './compaction.service';
@@ -8,10 +13,10 @@ import { CompactionService } from './compaction.service';
  * schedules passes; the advisory lock lets one run at a time, the others skip.
  */
 @Injectable()
-export class CompactionScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CompactionScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
-  private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly compaction: CompactionService,
@@ -22,17 +27,18 @@ export class CompactionScheduler implements OnApplicationBootstrap, OnApplicatio
     if (this.config.compaction.intervalMs > 0) this.schedule();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
+  /** Before the pool closes: a running pass stops after its current batch; the next start resumes there. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     clearTimeout(this.timer);
     await this.running;
   }
 
   private schedule(): void {
-    if (this.stopped) return;
+    if (this.stopping.signal.aborted) return;
     this.timer = setTimeout(() => {
       this.running = this.compaction
-        .runPass()
+        .runPass({ signal: this.stopping.signal })
         .catch(() => undefined) // logged and counted by the service; the next period tries again
         .finally(() => {
           this.running = undefined;

@@ -15,13 +15,15 @@ export interface CompactionOptions {
   dryRun?: boolean;
   /** Ignores COMPACTION_PASS_MAX_MS (the command-line run). */
   untilComplete?: boolean;
+  /** Stops the pass after the running batch (shutdown); the next pass resumes. */
+  signal?: AbortSignal;
 }
 
 export interface CompactionReport {
   /** False when another instance held the lock. */
   ran: boolean;
   dryRun: boolean;
-  /** Reached the last record (otherwise stopped at COMPACTION_PASS_MAX_MS; the next pass resumes). */
+  /** Reached the last record (otherwise stopped at COMPACTION_PASS_MAX_MS or by shutdown; the next pass resumes). */
   complete: boolean;
   batches: number;
   records: number;
@@ -118,6 +120,7 @@ export class CompactionService {
             report.complete = true;
             break;
           }
+          if (options.signal?.aborted) break;
           if (!options.untilComplete && Date.now() - started >= passMaxMs) break;
         }
       });
@@ -160,7 +163,7 @@ export function describeReport(report: CompactionReport): string {
   const verb = report.dryRun ? 'would remove' : 'removed';
   const stripVerb = report.dryRun ? 'would strip' : 'stripped';
   return (
-    `compaction pass ${report.complete ? 'complete' : 'stopped at its time limit (the next resumes)'}: ` +
+    `compaction pass ${report.complete ? 'complete' : 'stopped early (the next resumes)'}: ` +
     `scanned ${report.rowsScanned} rows of ${report.records} records in ${report.batches} batches, ` +
     `${verb} ${report.rowsRemoved} rows, ${stripVerb} ${report.fieldsStripped} fields, ${report.durationMs} ms`
   );

@@ -272,6 +272,35 @@ describe(`log compaction on PostgreSQL (SEED=${seed})`, () => {
     expect(await titles()).toEqual(['a:new', 'b:new', 'c:new']);
   });
 
+  it('stops after the running batch when asked to (shutdown), and the next pass goes on', async () => {
+    for (let i = 0; i < 10; i++) {
+      for (const at of ['2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z']) {
+        await insertRow(
+          db.pool,
+          `stop-${String(i).padStart(2, '0')}`,
+          {
+            userId: 'user-s',
+            spaceId: null,
+            actor: null,
+            createdAt: '',
+            op: 'update',
+            data: { title: at },
+            fieldMeta: { title: at },
+          },
+          100,
+        );
+      }
+    }
+    const stopped = new AbortController();
+    stopped.abort();
+    expect(await compaction.runPass({ signal: stopped.signal })).toMatchObject({
+      complete: false,
+      batches: 1,
+      rowsRemoved: 7,
+    });
+    expect(await compaction.runPass()).toMatchObject({ complete: true, rowsRemoved: 3 });
+  });
+
   it('a batch stops early at its row bound, whatever the record count', async () => {
     for (const [id, n] of [
       ['long-1', 15_000],
