@@ -51,12 +51,9 @@ export interface RecordVerdict {
 /** Keys the client treats specially (record id, field metadata, its own sort index). */
 const RESERVED_KEYS = new Set(['id', '__fieldMeta', '_updatedAtIndex']);
 
-/**
- * A time is fixed when it is a string the client and PostgreSQL order alike:
- * printable ASCII (JavaScript compares UTF-16 units, PostgreSQL's "C" collation bytes).
- */
+/** A time is fixed when it is a string: the rule compares times as the client does, in JavaScript. */
 export function isFixedTime(value: unknown): value is string {
-  return typeof value === 'string' && /^[\x20-\x7e]*$/.test(value);
+  return typeof value === 'string';
 }
 
 /**
