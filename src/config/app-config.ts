@@ -121,6 +121,9 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 
 /** Reads and validates the environment once, at start-up. Same names as mana-sync. */
 export function loadConfig(env: Env = process.env): AppConfig {
+  if (compactionRoleFromEnv(env) === rlsRoleFromEnv(env)) {
+    invalid('DB_COMPACTION_ROLE', 'a role other than DB_RLS_ROLE', compactionRoleFromEnv(env));
+  }
   const manaAuthUrl = url(env, 'MANA_AUTH_URL', ['http:', 'https:'], 'http://localhost:3001')!;
   return {
     port: int(env, 'PORT', 3050, 0, 65535),
