@@ -51,9 +51,12 @@ export interface RecordVerdict {
 /** Keys the client treats specially (record id, field metadata, its own sort index). */
 const RESERVED_KEYS = new Set(['id', '__fieldMeta', '_updatedAtIndex']);
 
-/** A time is fixed when it is a string: the rule compares times as the client does, in JavaScript. */
+/**
+ * A time is fixed when it is a string that the client (JavaScript: UTF-16 units) and the
+ * SQL pass (the "C" collation: bytes) order alike: printable ASCII.
+ */
 export function isFixedTime(value: unknown): value is string {
-  return typeof value === 'string';
+  return typeof value === 'string' && /^[\x20-\x7e]*$/.test(value);
 }
 
 /**
@@ -177,5 +180,23 @@ export function judgeRecord(rows: readonly StoredRowFacts[]): RecordVerdict {
     }
   }
   remove.reverse();
+  return { remove, strip };
+}
+
+/** Rows of several records, ordered by record, then log position: each record judged alone. */
+export function judgeRows<T extends StoredRowFacts & { id: string; recordKey: string }>(
+  rows: readonly T[],
+): { remove: string[]; strip: { id: string; fields: string[] }[] } {
+  const remove: string[] = [];
+  const strip: { id: string; fields: string[] }[] = [];
+  let start = 0;
+  for (let i = 1; i <= rows.length; i++) {
+    if (i < rows.length && rows[i].recordKey === rows[start].recordKey) continue;
+    const record = rows.slice(start, i);
+    const verdict = judgeRecord(record);
+    for (const index of verdict.remove) remove.push(record[index].id);
+    for (const [index, fields] of verdict.strip) strip.push({ id: record[index].id, fields });
+    start = i;
+  }
   return { remove, strip };
 }

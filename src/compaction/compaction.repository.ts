@@ -14,15 +14,122 @@ export interface RecordBatchKey extends RecordKey {
 
 export interface CompactionRow extends StoredRowFacts {
   id: string;
-  appId: string;
-  tableName: string;
-  recordId: string;
+  /** App, table and record id: rows with the same key are one record's history. */
+  recordKey: string;
 }
 
 export interface StripFields {
   id: string;
   fields: string[];
 }
+
+export interface BatchVerdict {
+  /** Rows read. */
+  scanned: number;
+  remove: string[];
+  strip: StripFields[];
+}
+
+/** A time both orders compare alike (see isFixedTime). */
+const FIXED = (expr: string) =>
+  `(jsonb_typeof(${expr}) = 'string' AND (${expr} #>> '{}') ~ '^[\\x20-\\x7e]*$')`;
+
+/**
+ * $1 table names, $2 record ids, $3 horizon, $4 minimum age (hours), $5 user id or null.
+ * "Later rows" are windows over the reversed order ending one row before: PostgreSQL
+ * computes those incrementally, where a frame starting after the current row would
+ * cost quadratic time on a long history.
+ */
+const JUDGE_SQL = `
+WITH r AS MATERIALIZED (
+  SELECT s.id, s.app_id, s.table_name, s.record_id, s.user_id, s.space_id, s.op, s.tx_id, s.seq,
+         CASE WHEN jsonb_typeof(s.data) = 'object' THEN s.data END AS data, s.field_meta,
+         s.created_at < now() - make_interval(hours => $4) AND ($5::text IS NULL OR s.user_id = $5) AS eligible
+    FROM sync_changes s
+    JOIN unnest($1::text[], $2::text[]) AS k(table_name, record_id)
+      ON s.table_name = k.table_name AND s.record_id = k.record_id
+   WHERE s.tx_id < $3::bigint
+),
+d AS (
+  SELECT r.*,
+         CASE WHEN op = 'delete' THEN
+                CASE WHEN jsonb_typeof(data -> 'deletedAt') = 'string' AND data ->> 'deletedAt' <> ''
+                     THEN 'soft' ELSE 'hard' END
+              WHEN op IN ('insert', 'update') THEN 'creator'
+              ELSE 'opaque' END AS kind,
+         CASE WHEN op = 'insert' THEN
+           coalesce(nullif(data -> 'updatedAt', 'null'::jsonb), nullif(data -> 'createdAt', 'null'::jsonb))
+         END AS ins_time
+    FROM r
+),
+f AS (
+  SELECT d.*,
+         CASE kind
+           WHEN 'hard' THEN true
+           WHEN 'opaque' THEN false
+           WHEN 'soft' THEN ${FIXED(`data -> 'deletedAt'`)}
+           ELSE data IS NOT NULL AND CASE
+             WHEN op = 'insert' THEN ${FIXED('ins_time')} AND NOT (data ?| ARRAY['__fieldMeta', '_updatedAtIndex'])
+             ELSE NOT (data ?| ARRAY['id', '__fieldMeta', '_updatedAtIndex'])
+                  AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(data) key
+                                   WHERE NOT coalesce(${FIXED('field_meta -> key')}, false))
+           END
+         END AS fixed,
+         op = 'insert' AND ins_time IS NOT NULL AND jsonb_typeof(ins_time) <> 'string' AS unorderable
+    FROM d
+),
+w AS (
+  SELECT f.id, f.app_id, f.table_name, f.record_id, f.user_id, f.space_id, f.tx_id, f.seq, x.field, x.t
+    FROM f
+    CROSS JOIN LATERAL (
+      SELECT key AS field, f.ins_time #>> '{}' AS t
+        FROM jsonb_object_keys(coalesce(f.data, '{}')) key WHERE f.op = 'insert' AND key <> 'id'
+      UNION ALL
+      SELECT key, f.field_meta ->> key
+        FROM jsonb_object_keys(coalesce(f.data, '{}')) key WHERE f.op = 'update'
+      UNION ALL
+      SELECT 'deletedAt', f.data ->> 'deletedAt' WHERE f.kind = 'soft'
+    ) x
+   WHERE f.fixed AND f.kind IN ('creator', 'soft')
+),
+cov AS (
+  SELECT id, count(*) AS writes,
+         count(*) FILTER (WHERE later >= t COLLATE "C") AS covered,
+         array_agg(field ORDER BY field) FILTER (WHERE later >= t COLLATE "C") AS covered_fields
+    FROM (SELECT w.*, max(t COLLATE "C") OVER (
+                   PARTITION BY app_id, table_name, record_id, user_id, space_id, field
+                   ORDER BY tx_id DESC, seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS later
+            FROM w) x
+   GROUP BY id
+),
+rl AS (
+  SELECT f.id, f.op, f.kind, f.fixed, f.eligible,
+         coalesce(bool_or(f.kind = 'hard') OVER (
+           PARTITION BY app_id, table_name, record_id, user_id, space_id
+           ORDER BY tx_id DESC, seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS hard_later,
+         bool_or(f.unorderable) OVER (PARTITION BY app_id, table_name, record_id) AS poisoned,
+         coalesce(lead(f.user_id) OVER rec = f.user_id
+                  AND lead(f.space_id) OVER rec IS NOT DISTINCT FROM f.space_id
+                  AND lead(f.fixed) OVER rec
+                  AND lead(f.kind) OVER rec IN ('creator', 'hard'), false) AS next_creates
+    FROM f
+  WINDOW rec AS (PARTITION BY app_id, table_name, record_id ORDER BY tx_id, seq)
+),
+verdict AS (
+  SELECT rl.id,
+         CASE WHEN rl.hard_later THEN 'remove'
+              WHEN rl.kind <> 'hard' AND coalesce(cov.writes, 0) = coalesce(cov.covered, 0)
+                   AND (rl.kind = 'soft' OR rl.next_creates) THEN 'remove'
+              WHEN rl.op = 'update' AND cov.covered > 0 THEN 'strip'
+         END AS action,
+         cov.covered_fields
+    FROM rl LEFT JOIN cov ON cov.id = rl.id
+   WHERE NOT rl.poisoned AND rl.eligible AND rl.fixed AND rl.kind <> 'opaque'
+)
+SELECT (SELECT count(*)::int FROM r) AS scanned,
+       coalesce((SELECT array_agg(id::text) FROM verdict WHERE action = 'remove'), '{}') AS remove,
+       coalesce((SELECT json_agg(json_build_object('id', id, 'fields', covered_fields))
+                   FROM verdict WHERE action = 'strip'), '[]') AS strip`;
 
 /**
  * The SQL of one compaction batch, on the transaction the CompactionRunner opened
@@ -62,13 +169,14 @@ export class CompactionRepository {
 
   /**
    * Every final row of these records (below the cursor horizon, docs/cursor.md), in log
-   * order per (app, table, record). `eligible`: older than the minimum age and, with
-   * `userId`, that user's.
+   * order per (app, table, record), as the pure rule (judgeRecord) reads them; the
+   * differential test checks `judge` against it. `eligible`: older than the minimum
+   * age and, with `userId`, that user's.
    */
   async rowsOf(keys: RecordKey[], minAgeHours: number, userId?: string): Promise<CompactionRow[]> {
     const horizon = await this.horizon();
     return (await this.queryRunner.query(
-      `SELECT s.id, s.app_id AS "appId", s.table_name AS "tableName", s.record_id AS "recordId",
+      `SELECT s.id, concat_ws(E'\\n', s.app_id, s.table_name, s.record_id) AS "recordKey",
               s.user_id AS "userId", s.space_id AS "spaceId", s.op,
               jsonb_typeof(s.data) AS "dataType",
               CASE WHEN jsonb_typeof(s.data) = 'object'
@@ -92,6 +200,23 @@ export class CompactionRepository {
         userId ?? null,
       ],
     )) as CompactionRow[];
+  }
+
+  /**
+   * The rule of compaction-rule.ts (judgeRecord), set-based in one statement over the
+   * final rows of these records: returns how many rows it read and what to remove and
+   * strip, never the rows themselves. Kept equal to judgeRecord by a differential test.
+   */
+  async judge(keys: RecordKey[], minAgeHours: number, userId?: string): Promise<BatchVerdict> {
+    const horizon = await this.horizon();
+    const [row] = (await this.queryRunner.query(JUDGE_SQL, [
+      keys.map((k) => k.tableName),
+      keys.map((k) => k.recordId),
+      horizon,
+      minAgeHours,
+      userId ?? null,
+    ])) as { scanned: number; remove: string[]; strip: StripFields[] }[];
+    return row;
   }
 
   async remove(ids: string[]): Promise<number> {

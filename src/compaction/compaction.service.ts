@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { judgeRecord } from './compaction-rule';
 import { CompactionMetrics } from './compaction.metrics';
-import type { CompactionRow, RecordKey, StripFields } from './compaction.repository';
+import type { RecordKey } from './compaction.repository';
 import { CompactionRunner } from './compaction.runner';
 
 export interface CompactionOptions {
@@ -45,7 +44,7 @@ interface BatchOutcome {
   fieldsStripped: number;
 }
 
-/** Decides, batch by batch, what compactionRule lets go, and has the repository remove it. */
+/** Runs a pass batch by batch: the repository judges each batch by the rule and removes what it lets go. */
 @Injectable()
 export class CompactionService {
   private readonly logger = new Logger('Compaction');
@@ -91,8 +90,7 @@ export class CompactionService {
             const full = next.length === batchRecords || keys.length < next.length;
             if (resumable) await repo.saveResumePoint(full ? keys[keys.length - 1] : null);
             if (keys.length === 0) return null;
-            const facts = await repo.rowsOf(keys, minAgeHours, options.userId);
-            const { remove, strip } = this.judge(facts);
+            const { scanned, remove, strip } = await repo.judge(keys, minAgeHours, options.userId);
             const fieldsStripped = strip.reduce((n, s) => n + s.fields.length, 0);
             let rowsRemoved = remove.length;
             if (!dryRun) {
@@ -103,7 +101,7 @@ export class CompactionService {
               last: keys[keys.length - 1],
               full,
               records: keys.length,
-              rowsScanned: facts.length,
+              rowsScanned: scanned,
               rowsRemoved,
               fieldsStripped,
             };
@@ -135,26 +133,6 @@ export class CompactionService {
     this.metrics.recordPass(report);
     this.logger.log(describeReport(report));
     return report;
-  }
-
-  /** Rows come ordered by record, then log position: each record's run is judged alone. */
-  private judge(rows: CompactionRow[]): { remove: string[]; strip: StripFields[] } {
-    const remove: string[] = [];
-    const strip: StripFields[] = [];
-    let start = 0;
-    for (let i = 1; i <= rows.length; i++) {
-      const a = rows[start];
-      const b = rows[i];
-      if (b && b.appId === a.appId && b.tableName === a.tableName && b.recordId === a.recordId) {
-        continue;
-      }
-      const record = rows.slice(start, i);
-      const verdict = judgeRecord(record);
-      for (const index of verdict.remove) remove.push(record[index].id);
-      for (const [index, fields] of verdict.strip) strip.push({ id: record[index].id, fields });
-      start = i;
-    }
-    return { remove, strip };
   }
 }
 

@@ -1,10 +1,13 @@
 import { Pool } from 'pg';
+import { judgeRows } from '../../src/compaction/compaction-rule';
+import { CompactionRepository, RecordKey } from '../../src/compaction/compaction.repository';
 import { CompactionService } from '../../src/compaction/compaction.service';
 import { compactionRoleFromEnv } from '../../src/config/compaction-role';
 import { rlsRoleFromEnv } from '../../src/config/rls-role';
 import {
   GROUPS,
   groupOf,
+  oddRow,
   randomHistory,
   randomTime,
   seedFromEnv,
@@ -169,6 +172,70 @@ describe(`log compaction on PostgreSQL (SEED=${seed})`, () => {
           }
         }
       }
+    }
+  });
+
+  it('the SQL verdict equals the pure rule on thousands of records, odd rows included', async () => {
+    const random = seededRandom(seed + 1);
+    const rows: { recordId: string; row: ModelRow; age: number }[] = [];
+    for (let r = 0; r < 2000; r++) {
+      const history = randomHistory(random, 10).map((row) =>
+        random() < 0.1 ? oddRow(random, row) : row,
+      );
+      for (const row of history) {
+        rows.push({ recordId: `diff-${r}`, row, age: random() < 0.15 ? 1 : 100 });
+      }
+    }
+    await db.pool.query(
+      `INSERT INTO sync_changes
+         (app_id, table_name, record_id, user_id, op, data, field_meta, client_id, created_at, space_id)
+       SELECT 'notes-app', 'notes', x.record_id, x.user_id, x.op, x.data, x.field_meta, 'c',
+              now() - make_interval(hours => x.age), x.space_id
+         FROM jsonb_to_recordset($1::jsonb)
+              AS x(n int, record_id text, user_id text, op text, data jsonb, field_meta jsonb, age int, space_id text)
+        ORDER BY x.n`,
+      [
+        JSON.stringify(
+          rows.map(({ recordId, row, age }, n) => ({
+            n,
+            record_id: recordId,
+            user_id: row.userId,
+            op: row.op,
+            data: row.data,
+            field_meta: row.fieldMeta,
+            age,
+            space_id: row.spaceId,
+          })),
+        ),
+      ],
+    );
+    const queryRunner = store.dataSource.createQueryRunner();
+    try {
+      await queryRunner.startTransaction();
+      await queryRunner.query(`SELECT set_config('role', $1, true)`, [compactionRoleFromEnv()]);
+      const repo = new CompactionRepository(queryRunner);
+      let after: RecordKey | null = null;
+      let compared = 0;
+      let removed = 0;
+      for (;;) {
+        const keys = await repo.nextRecords(after, 250);
+        if (keys.length === 0) break;
+        const sql = await repo.judge(keys, 72);
+        const pure = judgeRows(await repo.rowsOf(keys, 72));
+        const sorted = (v: { remove: string[]; strip: { id: string; fields: string[] }[] }) => ({
+          remove: [...v.remove].sort(),
+          strip: v.strip.map((s) => `${s.id}:${[...s.fields].sort().join(',')}`).sort(),
+        });
+        expect(sorted(sql)).toEqual(sorted(pure));
+        compared += sql.scanned;
+        removed += sql.remove.length;
+        after = keys[keys.length - 1];
+      }
+      expect(compared).toBe(rows.length);
+      expect(removed).toBeGreaterThan(rows.length * 0.1);
+    } finally {
+      await queryRunner.rollbackTransaction();
+      await queryRunner.release();
     }
   });
 

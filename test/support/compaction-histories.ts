@@ -108,3 +108,34 @@ export function views(groupCount = GROUPS.length): number[][] {
 export function groupOf(row: ModelRow): number {
   return GROUPS.findIndex((g) => g.userId === row.userId && g.spaceId === row.spaceId);
 }
+
+/** A row that odd writers (scripts, other services, old servers) may leave in the log. */
+export function oddRow(random: Random, row: ModelRow): ModelRow {
+  const data = row.data as Record<string, unknown>;
+  const odd = (variants: (() => ModelRow)[]) => pick(random, variants)();
+  if (row.op === 'insert') {
+    return odd([
+      () => ({ ...row, data: { ...data, updatedAt: '2026-01-01T00:00:0\u00e9' } }),
+      () => ({ ...row, data: { ...data, id: 'other' } }),
+      () => ({ ...row, data: { ...data, __fieldMeta: {} } }),
+      () => ({ ...row, data: null }),
+      () => ({ ...row, data: ['a'] }),
+      () => ({ ...row, data: { ...data, createdAt: { at: 1 } } }),
+    ]);
+  }
+  if (row.op === 'update') {
+    const first = Object.keys(data)[0];
+    return odd([
+      () => ({ ...row, data: {}, fieldMeta: {} }),
+      () => ({ ...row, fieldMeta: { ...row.fieldMeta, [first]: 5 } }),
+      () => ({ ...row, data: { ...data, _updatedAtIndex: 'x' } }),
+      () => ({ ...row, fieldMeta: null as unknown as Record<string, unknown> }),
+      () => ({ ...row, fieldMeta: { ...row.fieldMeta, [first]: '\u{1F600}' } }),
+    ]);
+  }
+  return odd([
+    () => ({ ...row, data: { deletedAt: 5 } }),
+    () => ({ ...row, data: null }),
+    () => ({ ...row, data: { deletedAt: '2026-01-01T00:00:0\u00e9' } }),
+  ]);
+}
