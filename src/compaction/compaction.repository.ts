@@ -62,7 +62,7 @@ d AS (
          END AS ins_time
     FROM r
 ),
-f AS (
+fx AS (
   SELECT d.*,
          CASE kind
            WHEN 'hard' THEN true
@@ -74,23 +74,27 @@ f AS (
                   AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(data) key
                                    WHERE NOT coalesce(${FIXED('field_meta -> key')}, false))
            END
-         END AS fixed,
-         op = 'insert' AND ins_time IS NOT NULL AND jsonb_typeof(ins_time) <> 'string' AS unorderable
+         END AS fixed
     FROM d
 ),
+-- Only what the windows need: no payloads through the sorts. writes: field → time.
+f AS MATERIALIZED (
+  SELECT id, app_id, table_name, record_id, user_id, space_id, tx_id, seq, op, kind, fixed, eligible,
+         op = 'insert' AND ins_time IS NOT NULL AND jsonb_typeof(ins_time) <> 'string' AS unorderable,
+         CASE WHEN NOT fixed THEN NULL
+              WHEN kind = 'soft' THEN jsonb_build_object('deletedAt', data -> 'deletedAt')
+              WHEN op = 'insert' THEN coalesce((SELECT jsonb_object_agg(key, ins_time)
+                                                  FROM jsonb_object_keys(data) key WHERE key <> 'id'), '{}')
+              WHEN op = 'update' THEN coalesce((SELECT jsonb_object_agg(key, field_meta -> key)
+                                                  FROM jsonb_object_keys(data) key), '{}')
+         END AS writes
+    FROM fx
+),
 w AS (
-  SELECT f.id, f.app_id, f.table_name, f.record_id, f.user_id, f.space_id, f.tx_id, f.seq, x.field, x.t
-    FROM f
-    CROSS JOIN LATERAL (
-      SELECT key AS field, f.ins_time #>> '{}' AS t
-        FROM jsonb_object_keys(coalesce(f.data, '{}')) key WHERE f.op = 'insert' AND key <> 'id'
-      UNION ALL
-      SELECT key, f.field_meta ->> key
-        FROM jsonb_object_keys(coalesce(f.data, '{}')) key WHERE f.op = 'update'
-      UNION ALL
-      SELECT 'deletedAt', f.data ->> 'deletedAt' WHERE f.kind = 'soft'
-    ) x
-   WHERE f.fixed AND f.kind IN ('creator', 'soft')
+  SELECT f.id, f.app_id, f.table_name, f.record_id, f.user_id, f.space_id, f.tx_id, f.seq,
+         e.key AS field, e.value AS t
+    FROM f CROSS JOIN LATERAL jsonb_each_text(f.writes) e
+   WHERE f.writes IS NOT NULL
 ),
 cov AS (
   SELECT id, count(*) AS writes,
