@@ -137,8 +137,8 @@ SELECT (SELECT count(*)::int FROM r) AS scanned,
 
 /**
  * The SQL of one compaction batch, on the transaction the CompactionRunner opened
- * as the compaction role. Reads only what the rule needs (names and times, never
- * values), then deletes and strips by primary key.
+ * as the compaction role: judges the batch's rows in the database (only ids and
+ * field names come back), then deletes and strips by primary key.
  */
 export class CompactionRepository {
   constructor(private readonly queryRunner: QueryRunner) {}
