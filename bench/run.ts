@@ -18,6 +18,7 @@ import { exportSeed, pullSeed, seed } from './lib/seed';
 import { ROOT, ServiceProcess } from './lib/service';
 import { meanRecordBytes } from './lib/records';
 import { fmt, nowMs, rounded } from './lib/stats';
+import { compactionScenario } from './scenarios/compaction';
 import { exportScenario } from './scenarios/export';
 import { fanoutScenario } from './scenarios/fanout';
 import { idleSocketsScenario } from './scenarios/idle-sockets';
@@ -32,6 +33,7 @@ const SCENARIOS: Scenario[] = [
   fanoutScenario,
   idleSocketsScenario,
   exportScenario,
+  compactionScenario,
 ];
 
 const RESULTS = join(ROOT, 'bench/results');

@@ -15,6 +15,7 @@ import { RealtimeModule } from './realtime/realtime.module';
 import { StoreModule } from './store/store.module';
 import { SyncModule } from './sync/sync.module';
 import { BackupModule } from './backup/backup.module';
+import { CompactionModule } from './compaction/compaction.module';
 
 /** What a team can plug in without forking (docs/extending.md). */
 export interface AppExtensions {
@@ -46,6 +47,7 @@ export class AppModule {
         RealtimeModule,
         SyncModule,
         BackupModule,
+        CompactionModule,
         ...(extensions.imports ?? []),
       ],
     };

@@ -1,4 +1,5 @@
 import type { LevelWithSilent } from 'pino';
+import { compactionRoleFromEnv } from './compaction-role';
 import { rlsRoleFromEnv } from './rls-role';
 
 /** Thrown for any invalid environment value; main.ts prints its message as one line. */
@@ -58,6 +59,15 @@ export interface AppConfig {
   rateLimitPullPerMinute: number;
   /** A handler that has not answered by then gets a 503 (not streams or backups); 0: no limit. */
   requestTimeoutMs: number;
+  /** Log compaction (docs/compaction.md): pass period (0: off), minimum row age, batch bounds. */
+  compaction: {
+    intervalMs: number;
+    minAgeHours: number;
+    batchRecords: number;
+    batchTimeoutMs: number;
+    passMaxMs: number;
+    role: string;
+  };
   /**
    * Local development auth: tokens signed by a key of the service's own (npm run token),
    * verified by the same AuthGuard. Undefined: off (every production configuration).
@@ -127,6 +137,9 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 
 /** Reads and validates the environment once, at start-up. Same names as mana-sync. */
 export function loadConfig(env: Env = process.env): AppConfig {
+  if (compactionRoleFromEnv(env) === rlsRoleFromEnv(env)) {
+    invalid('DB_COMPACTION_ROLE', 'a role other than DB_RLS_ROLE', compactionRoleFromEnv(env));
+  }
   const manaAuthUrl = url(env, 'MANA_AUTH_URL', ['http:', 'https:'], 'http://localhost:3001')!;
   return {
     port: int(env, 'PORT', 3050, 0, 65535),
@@ -176,6 +189,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitPushPerMinute: int(env, 'RATE_LIMIT_PUSH_PER_MINUTE', 600, 0, 1_000_000),
     rateLimitPullPerMinute: int(env, 'RATE_LIMIT_PULL_PER_MINUTE', 1200, 0, 1_000_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    compaction: {
+      intervalMs: int(env, 'COMPACTION_INTERVAL_MS', 3_600_000, 0, 604_800_000),
+      minAgeHours: int(env, 'COMPACTION_MIN_AGE_HOURS', 72, 0, 87_600),
+      batchRecords: int(env, 'COMPACTION_BATCH_RECORDS', 200, 1, 100_000),
+      batchTimeoutMs: int(env, 'COMPACTION_BATCH_TIMEOUT_MS', 5_000, 100, 600_000),
+      passMaxMs: int(env, 'COMPACTION_PASS_MAX_MS', 600_000, 1_000, 86_400_000),
+      role: compactionRoleFromEnv(env),
+    },
     localAuth: localAuth(env),
   };
 }

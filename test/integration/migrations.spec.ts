@@ -71,6 +71,9 @@ describe('migrations', () => {
       `SELECT policyname, cmd FROM pg_policies WHERE tablename = 'sync_changes' ORDER BY policyname`,
     );
     expect(policies).toEqual([
+      { policyname: 'sync_changes_compaction_delete', cmd: 'DELETE' },
+      { policyname: 'sync_changes_compaction_select', cmd: 'SELECT' },
+      { policyname: 'sync_changes_compaction_update', cmd: 'UPDATE' },
       { policyname: 'sync_changes_space_member_read', cmd: 'SELECT' },
       { policyname: 'sync_changes_space_member_write', cmd: 'INSERT' },
       { policyname: 'sync_changes_user_isolation', cmd: 'ALL' },

@@ -1,0 +1,148 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { CompactionMetrics } from './compaction.metrics';
+import type { RecordKey } from './compaction.repository';
+import { CompactionRunner } from './compaction.runner';
+
+export interface CompactionOptions {
+  /** Only this user's rows are removed or stripped (other users' rows still count as covering). */
+  userId?: string;
+  /** Overrides COMPACTION_MIN_AGE_HOURS for this pass. */
+  minAgeHours?: number;
+  /** Counts what would go, changes nothing. */
+  dryRun?: boolean;
+  /** Ignores COMPACTION_PASS_MAX_MS (the command-line run). */
+  untilComplete?: boolean;
+  /** Stops the pass after the running batch (shutdown); the next pass resumes. */
+  signal?: AbortSignal;
+}
+
+export interface CompactionReport {
+  /** False when another instance held the lock. */
+  ran: boolean;
+  dryRun: boolean;
+  /** Reached the last record (otherwise stopped at COMPACTION_PASS_MAX_MS or by shutdown; the next pass resumes). */
+  complete: boolean;
+  batches: number;
+  records: number;
+  rowsScanned: number;
+  rowsRemoved: number;
+  fieldsStripped: number;
+  durationMs: number;
+}
+
+/** A batch also stops at this many rows (at least one record), so a long history cannot make it long. */
+export const BATCH_MAX_ROWS = 20_000;
+
+interface BatchOutcome {
+  last: RecordKey;
+  full: boolean;
+  records: number;
+  rowsScanned: number;
+  rowsRemoved: number;
+  fieldsStripped: number;
+}
+
+/** Runs a pass batch by batch: the repository judges each batch by the rule and removes what it lets go. */
+@Injectable()
+export class CompactionService {
+  private readonly logger = new Logger('Compaction');
+
+  constructor(
+    private readonly runner: CompactionRunner,
+    private readonly metrics: CompactionMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async runPass(options: CompactionOptions = {}): Promise<CompactionReport> {
+    const started = Date.now();
+    const { batchRecords, passMaxMs } = this.config.compaction;
+    const minAgeHours = options.minAgeHours ?? this.config.compaction.minAgeHours;
+    const dryRun = options.dryRun ?? false;
+    // A user's run and a dry run leave the shared resume point alone.
+    const resumable = options.userId === undefined && !dryRun;
+    const report: CompactionReport = {
+      ran: false,
+      dryRun,
+      complete: false,
+      batches: 0,
+      records: 0,
+      rowsScanned: 0,
+      rowsRemoved: 0,
+      fieldsStripped: 0,
+      durationMs: 0,
+    };
+    try {
+      await this.runner.withLock(async (session) => {
+        report.ran = true;
+        let after = resumable ? await session.batch((repo) => repo.resumePoint()) : null;
+        for (;;) {
+          const outcome = await session.batch(async (repo): Promise<BatchOutcome | null> => {
+            const next = await repo.nextRecords(after, batchRecords, options.userId);
+            const keys: RecordKey[] = [];
+            let rows = 0;
+            for (const key of next) {
+              if (keys.length > 0 && rows + key.rows > BATCH_MAX_ROWS) break;
+              keys.push(key);
+              rows += key.rows;
+            }
+            const full = next.length === batchRecords || keys.length < next.length;
+            if (resumable) await repo.saveResumePoint(full ? keys[keys.length - 1] : null);
+            if (keys.length === 0) return null;
+            const { scanned, remove, strip } = await repo.judge(keys, minAgeHours, options.userId);
+            const fieldsStripped = strip.reduce((n, s) => n + s.fields.length, 0);
+            let rowsRemoved = remove.length;
+            if (!dryRun) {
+              rowsRemoved = await repo.remove(remove);
+              await repo.strip(strip);
+            }
+            return {
+              last: keys[keys.length - 1],
+              full,
+              records: keys.length,
+              rowsScanned: scanned,
+              rowsRemoved,
+              fieldsStripped,
+            };
+          }, !dryRun);
+          if (outcome) {
+            report.batches++;
+            report.records += outcome.records;
+            report.rowsScanned += outcome.rowsScanned;
+            report.rowsRemoved += outcome.rowsRemoved;
+            report.fieldsStripped += outcome.fieldsStripped;
+            after = outcome.last;
+          }
+          if (!outcome?.full) {
+            report.complete = true;
+            break;
+          }
+          if (options.signal?.aborted) break;
+          if (!options.untilComplete && Date.now() - started >= passMaxMs) break;
+        }
+      });
+    } catch (error) {
+      this.metrics.recordFailure();
+      this.logger.error(
+        `compaction pass failed after ${report.batches} batches: ${error instanceof Error ? error.message : error}`,
+      );
+      throw error;
+    }
+    report.durationMs = Date.now() - started;
+    this.metrics.recordPass(report);
+    this.logger.log(describeReport(report));
+    return report;
+  }
+}
+
+export function describeReport(report: CompactionReport): string {
+  if (!report.ran) return 'compaction pass skipped: another instance is running one';
+  const verb = report.dryRun ? 'would remove' : 'removed';
+  const stripVerb = report.dryRun ? 'would strip' : 'stripped';
+  return (
+    `compaction pass ${report.complete ? 'complete' : 'stopped early (the next resumes)'}: ` +
+    `scanned ${report.rowsScanned} rows of ${report.records} records in ${report.batches} batches, ` +
+    `${verb} ${report.rowsRemoved} rows, ${stripVerb} ${report.fieldsStripped} fields, ${report.durationMs} ms`
+  );
+}

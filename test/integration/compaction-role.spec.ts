@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config/app-config';
+import { dataSourceOptions } from '../../src/store/data-source-options';
+import { adminQuery, createEmptyDatabase, TestDatabase } from '../support/test-database';
+
+async function migrationSource(url: string): Promise<DataSource> {
+  const config = loadConfig({ DATABASE_URL: url });
+  return new DataSource({ ...dataSourceOptions(config, url), poolSize: 2 }).initialize();
+}
+
+describe('compaction role migration', () => {
+  let db: TestDatabase;
+  let user: string;
+
+  beforeAll(async () => {
+    db = await createEmptyDatabase();
+    user = `${db.name}_owner`;
+    await adminQuery(`CREATE ROLE ${user} LOGIN NOSUPERUSER NOCREATEROLE PASSWORD 'owner-secret'`);
+    await adminQuery(`ALTER DATABASE ${db.name} OWNER TO ${user}`);
+    await db.pool.query(`GRANT ALL ON SCHEMA public TO ${user}`);
+  });
+
+  afterAll(async () => {
+    await db.drop();
+    for (const role of [user, `${db.name}_app`, `${db.name}_compactor`]) {
+      await adminQuery(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
+  it('names the DBA SQL when the user may not create the role, and works once it ran', async () => {
+    const url = new URL(db.url);
+    url.username = user;
+    url.password = 'owner-secret';
+    const previous = { app: process.env.DB_RLS_ROLE, compactor: process.env.DB_COMPACTION_ROLE };
+    process.env.DB_RLS_ROLE = `${db.name}_app`;
+    process.env.DB_COMPACTION_ROLE = `${db.name}_compactor`;
+    try {
+      // The DBA created the request role (README), not yet the compaction role.
+      await adminQuery(
+        `CREATE ROLE ${db.name}_app NOLOGIN NOSUPERUSER NOBYPASSRLS; GRANT ${db.name}_app TO ${user};`,
+      );
+      let source = await migrationSource(url.toString());
+      const failure = await source.runMigrations().catch((e: Error) => e);
+      await source.destroy();
+      expect((failure as Error).message).toContain(
+        `a DBA must run: CREATE ROLE ${db.name}_compactor NOLOGIN NOSUPERUSER NOBYPASSRLS; GRANT ${db.name}_compactor TO ${user};`,
+      );
+      await adminQuery(
+        `CREATE ROLE ${db.name}_compactor NOLOGIN NOSUPERUSER NOBYPASSRLS; GRANT ${db.name}_compactor TO ${user};`,
+      );
+      source = await migrationSource(url.toString());
+      const applied = await source.runMigrations();
+      await source.destroy();
+      expect(applied.map((m) => m.name)).toEqual(['CompactionRole1732700000006']);
+      const { rows } = await db.pool.query(
+        `SELECT r AS role,
+                has_table_privilege(r, 'sync_changes', 'DELETE') AS delete,
+                has_any_column_privilege(r, 'sync_changes', 'UPDATE') AS update,
+                has_any_column_privilege(r, 'sync_changes', 'INSERT') AS insert
+           FROM unnest($1::text[]) AS r`,
+        [[`${db.name}_app`, `${db.name}_compactor`]],
+      );
+      expect(rows).toEqual([
+        { role: `${db.name}_app`, delete: false, update: false, insert: true },
+        { role: `${db.name}_compactor`, delete: true, update: true, insert: false },
+      ]);
+    } finally {
+      process.env.DB_RLS_ROLE = previous.app;
+      process.env.DB_COMPACTION_ROLE = previous.compactor;
+      if (previous.app === undefined) delete process.env.DB_RLS_ROLE;
+      if (previous.compactor === undefined) delete process.env.DB_COMPACTION_ROLE;
+    }
+  });
+});
