@@ -53,8 +53,8 @@ export function servicePoolSize(): number {
 
 /**
  * Diagnostic reference: the statements the service runs per push (set_config,
- * its insertBatch, one pg_notify, the horizon and the read-back page of
- * changesSince, COMMIT), straight over `pg` with a pool as large as the
+ * its insertBatch with the pg_notify and the horizon in it, the read-back page
+ * of changesSince, COMMIT), straight over `pg` with a pool as large as the
  * service's: what the push costs the database without HTTP, Nest or TypeORM.
  */
 async function rawServiceSql(ctx: BenchContext) {
@@ -94,22 +94,22 @@ async function rawServiceSql(ctx: BenchContext) {
         try {
           await userTransaction(client, ctx.rlsRole, userId, async () => {
             const repository = rawRepository(client, userId);
-            const { txId } = await repository.insertBatch(changes);
-            await client.query('SELECT pg_notify($1, $2)', [
-              'sync_bench_reference',
-              JSON.stringify({
+            const { horizon } = await repository.insertBatch(changes, {
+              channel: 'sync_bench_reference',
+              before: JSON.stringify({
                 appId: APP_ID,
                 userId,
                 clientId,
                 tables: ['todos'],
-                txId: `${txId}`,
-              }),
-            ]);
+              }).replace(/}$/, ',"txId":"'),
+              after: '"}',
+            });
             const page = await repository.changesSince({
               appId: APP_ID,
               after: after[w],
               excludeClientId: clientId,
               limit: 1001,
+              horizon,
             });
             const last = page.rows[Math.min(page.rows.length, 1000) - 1];
             after[w] =

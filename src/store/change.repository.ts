@@ -51,6 +51,21 @@ export interface InsertedBatch {
   /** The op of each row inserted (rows skipped as existing ids are not in it). */
   ops: ChangeOp[];
   txId: bigint;
+  /**
+   * The horizon, read by the same statement: a page read in a later statement of the
+   * transaction may use it (ChangesSinceQuery.horizon) instead of reading its own.
+   */
+  horizon: bigint;
+}
+
+/**
+ * A pg_notify the insert statement sends itself when it stored at least one row, with
+ * payload `before || <the writing transaction's id> || after`.
+ */
+export interface InsertNotification {
+  channel: string;
+  before: string;
+  after: string;
 }
 
 /** A point in the change log: every row at or before it (in (tx_id, seq) order) is behind the reader. */
@@ -69,6 +84,8 @@ export interface ChangesSinceQuery {
   /** Echo suppression: the asking client's own changes are left out. */
   excludeClientId?: string;
   limit: number;
+  /** A horizon read earlier in this transaction (InsertedBatch.horizon); else the read takes one. */
+  horizon?: bigint;
 }
 
 export interface ChangesPage {
@@ -85,6 +102,27 @@ const COLUMNS = `id, app_id AS "appId", table_name AS "tableName", record_id AS 
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAt", schema_version AS "schemaVersion", space_id AS "spaceId",
   actor, origin, tx_id AS "txId", seq`;
 
+/**
+ * The oldest transaction of this database that may still add rows: the smallest
+ * xid still running here (sessions and prepared transactions), bounded by the
+ * next xid to be assigned. It must be read in an earlier statement than the rows
+ * it bounds (READ COMMITTED: the rows statement gets a newer snapshot, which sees
+ * every transaction below it as finished). Other databases on the server cannot
+ * write here, so their long transactions do not hold the horizon back.
+ */
+const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
+            next AS MATERIALIZED (
+              SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xid FROM fresh)
+       SELECT least(
+                next.xid,
+                (SELECT min((a.backend_xid::text)::bigint) FROM pg_stat_activity a
+                  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
+                    AND next.xid IS NOT NULL),
+                (SELECT min((p.transaction::text)::bigint) FROM pg_prepared_xacts p
+                  WHERE p.database = current_database() AND next.xid IS NOT NULL)
+              )::text AS horizon
+         FROM next`;
+
 /** The SQL of the change log. Runs only inside the caller's RLS transaction. */
 @Injectable()
 export class ChangeRepository {
@@ -98,11 +136,15 @@ export class ChangeRepository {
   /**
    * Appends a whole batch in one statement (one JSON parameter, so no limit on
    * the number of rows and one plan). Rows whose client-generated id exists
-   * already are skipped. Returns the ops of the rows inserted and the writing
-   * transaction's id (the position readers must pass to see them).
+   * already are skipped. The same statement sends `notify` when it stored a row
+   * and reads the horizon, so a push costs one round trip for all three. Returns
+   * the ops of the rows inserted, the writing transaction's id (the position
+   * readers must pass to see them) and the horizon.
    */
-  async insertBatch(changes: readonly NewChange[]): Promise<InsertedBatch> {
-    if (changes.length === 0) return { inserted: 0, ops: [], txId: 0n };
+  async insertBatch(
+    changes: readonly NewChange[],
+    notify?: InsertNotification,
+  ): Promise<InsertedBatch> {
     const { userId } = this.tx.scope;
     const rows = changes.map((c) => ({
       id: c.id ?? null,
@@ -119,25 +161,47 @@ export class ChangeRepository {
       origin: c.origin,
       created_at: c.createdAt ?? null,
     }));
-    const result = (await this.tx.manager.query(
-      `INSERT INTO sync_changes
-         (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
-          client_id, schema_version, actor, origin, created_at)
-       SELECT coalesce(r.id, gen_random_uuid()), r.app_id, r.table_name, r.record_id, $1, r.space_id,
-              r.op, r.data, coalesce(r.field_meta, '{}'), r.client_id, r.schema_version, r.actor,
-              r.origin, coalesce(r.created_at, now())
-         FROM jsonb_to_recordset($2::jsonb) AS r(
-              id uuid, app_id text, table_name text, record_id text, space_id text, op text,
-              data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
-              origin text, created_at timestamptz)
-       ON CONFLICT (id) DO NOTHING
-       RETURNING tx_id AS "txId", op`,
-      [userId, JSON.stringify(rows)],
-    )) as { txId: string; op: ChangeOp }[];
+    const [result] = await this.tx.query<{
+      txId: string | null;
+      ops: ChangeOp[] | null;
+      horizon: string;
+    }>(
+      `WITH ins AS (
+         INSERT INTO sync_changes
+           (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
+            client_id, schema_version, actor, origin, created_at)
+         SELECT coalesce(r.id, gen_random_uuid()), r.app_id, r.table_name, r.record_id, $1,
+                r.space_id, r.op, r.data, coalesce(r.field_meta, '{}'), r.client_id,
+                r.schema_version, r.actor, r.origin, coalesce(r.created_at, now())
+           FROM jsonb_to_recordset($2::jsonb) AS r(
+                id uuid, app_id text, table_name text, record_id text, space_id text, op text,
+                data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
+                origin text, created_at timestamptz)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING tx_id, op),
+       stored AS (SELECT min(tx_id) AS tx_id, array_agg(op) AS ops FROM ins),
+       notified AS (
+         SELECT pg_notify($3, $4 || stored.tx_id::text || $5) FROM stored
+          WHERE $3 IS NOT NULL AND stored.tx_id IS NOT NULL),
+       horizon AS (${HORIZON_SQL})
+       SELECT stored.tx_id::text AS "txId", stored.ops,
+              (SELECT horizon FROM horizon) AS horizon,
+              (SELECT count(*) FROM notified) AS notified
+         FROM stored`,
+      [
+        userId,
+        JSON.stringify(rows),
+        notify?.channel ?? null,
+        notify?.before ?? '',
+        notify?.after ?? '',
+      ],
+    );
+    const ops = result.ops ?? [];
     return {
-      inserted: result.length,
-      ops: result.map((r) => r.op),
-      txId: result.length ? BigInt(result[0].txId) : 0n,
+      inserted: ops.length,
+      ops,
+      txId: result.txId === null ? 0n : BigInt(result.txId),
+      horizon: BigInt(result.horizon),
     };
   }
 
@@ -148,7 +212,7 @@ export class ChangeRepository {
    */
   async changesSince(q: ChangesSinceQuery): Promise<ChangesPage> {
     const { userId, spaceIds } = this.tx.scope;
-    const horizon = await this.horizon();
+    const horizon = q.horizon ?? (await this.horizon());
     const params: unknown[] = [userId, q.appId, q.after.txId.toString(), q.after.seq.toString()];
     const param = (value: unknown): string => `$${params.push(value)}`;
     const filters = [
@@ -176,33 +240,13 @@ export class ChangeRepository {
              UNION ALL
              (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
-    const rows = (await this.tx.manager.query(sql, params)) as ChangeRow[];
+    const rows = await this.tx.query<ChangeRow>(sql, params);
     return { rows, horizon };
   }
 
-  /**
-   * The oldest transaction of this database that may still add rows: the
-   * smallest xid still running here (sessions and prepared transactions),
-   * bounded by the next xid to be assigned. Read in its own statement so the
-   * rows query that follows (READ COMMITTED: a newer snapshot) sees every
-   * transaction below it as finished. Other databases on the server cannot
-   * write here, so their long transactions do not hold the horizon back.
-   */
+  /** The horizon (HORIZON_SQL); as a first statement it travels with BEGIN. */
   private async horizon(): Promise<bigint> {
-    const [row] = (await this.tx.manager.query(
-      `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
-            next AS MATERIALIZED (
-              SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xid FROM fresh)
-       SELECT least(
-                next.xid,
-                (SELECT min((a.backend_xid::text)::bigint) FROM pg_stat_activity a
-                  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
-                    AND next.xid IS NOT NULL),
-                (SELECT min((p.transaction::text)::bigint) FROM pg_prepared_xacts p
-                  WHERE p.database = current_database() AND next.xid IS NOT NULL)
-              )::text AS horizon
-         FROM next`,
-    )) as { horizon: string }[];
+    const [row] = await this.tx.query<{ horizon: string }>(HORIZON_SQL);
     return BigInt(row.horizon);
   }
 
