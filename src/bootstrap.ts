@@ -6,7 +6,6 @@ import {
   LoggerService,
   LogLevel,
   PayloadTooLargeException,
-  ValidationPipe,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -17,6 +16,7 @@ import type { DestinationStream } from 'pino';
 import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
+import { AppValidationPipe } from './common/validation.pipe';
 import { PinoNestLogger } from './logging/pino-nest-logger';
 import { REQUEST_ID_HEADER, requestLoggingMiddleware } from './logging/request-logging.middleware';
 import { createRootLogger, pinoLevelOf } from './logging/root-logger';
@@ -71,7 +71,7 @@ export async function createApp(
     credentials: true,
     exposedHeaders: ['Retry-After', REQUEST_ID_HEADER],
   });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true }));
+  app.useGlobalPipes(new AppValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
   setupOpenApi(app);
