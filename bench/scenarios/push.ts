@@ -306,9 +306,12 @@ export const pushScenario: Scenario = {
     ctx.log('push: single-change pushes with realtime listeners');
     const singlesCpuBefore = ctx.service.cpuSeconds();
     const singles = await serviceSingles(ctx);
+    const singlesCpu = ctx.service.cpuSeconds() - singlesCpuBefore;
     const singlesCores =
-      (ctx.service.cpuSeconds() - singlesCpuBefore) /
-      ((ctx.sizes.single.warmupMs + ctx.sizes.single.durationMs) / 1000 + 0.5);
+      singlesCpu / ((ctx.sizes.single.warmupMs + ctx.sizes.single.durationMs) / 1000 + 0.5);
+    // The process's CPU over the whole window (warm-up included) per push acknowledged in it.
+    const cpuMsPerBatch = (serviceCpu * 1000) / (service.acknowledged / batch);
+    const cpuMsPerSingle = (singlesCpu * 1000) / singles.acknowledged;
     ctx.log('push: raw single-row transactions, with and without pg_notify');
     const rawNotify = await rawSingles(ctx, true);
     const rawPlain = await rawSingles(ctx, false);
@@ -341,8 +344,8 @@ export const pushScenario: Scenario = {
         service: fmt(s.itemsPerSecond),
         reference: `ceiling ${fmt(ceiling.itemsPerSecond)} (${ceilingName}; ${ceiling === values ? 'recordset' : 'VALUES'} ${fmt((ceiling === values ? recordset : values).itemsPerSecond)})`,
         ratio: fmtRatio(toCeiling),
-        target: '≥ 20,000/s and ≥ 0.60× ceiling',
-        met: s.itemsPerSecond >= 20_000 && toCeiling >= 0.6,
+        target: '≥ 0.60× ceiling',
+        met: toCeiling >= 0.6,
       }),
       row({
         scenario: '',
@@ -373,8 +376,14 @@ export const pushScenario: Scenario = {
         service: fmt(singles.result.itemsPerSecond),
         reference: `raw tx+NOTIFY ${fmt(rawNotify.itemsPerSecond)}; raw tx ${fmt(rawPlain.itemsPerSecond)}`,
         ratio: fmtRatio(singleToNotify),
-        target: 'NOTIFY must not cap',
-        met: !capped,
+        target: '≥ 0.50× raw tx+NOTIFY',
+        met: singleToNotify >= 0.5,
+      }),
+      row({
+        scenario: '1c service CPU per push',
+        metric: `ms (${batch} changes / 1 change)`,
+        service: `${fmt(cpuMsPerBatch, 2)} / ${fmt(cpuMsPerSingle, 2)}`,
+        reference: 'process CPU over the window ÷ pushes acknowledged',
       }),
     ];
     return {
@@ -388,6 +397,7 @@ export const pushScenario: Scenario = {
           acknowledgedChanges: service.acknowledged,
           rowsFound: service.found,
           cpuSeconds: serviceCpu,
+          cpuMsPerPush: cpuMsPerBatch,
           waits: service.waits,
         },
         ceilingValues: brief(values),
@@ -410,6 +420,8 @@ export const pushScenario: Scenario = {
           serviceToNotifyBound: singleToNotify,
           serviceNotifyLockWaitShare: singleLock,
           serviceCores: singlesCores,
+          cpuSeconds: singlesCpu,
+          cpuMsPerPush: cpuMsPerSingle,
           verdict,
         },
       },

@@ -123,6 +123,34 @@ const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()
               )::text AS horizon
          FROM next`;
 
+/**
+ * One push's write: the rows ($2, one JSON array), the NOTIFY ($3 channel, payload $4 ||
+ * tx id || $5; only when a row was stored) and the horizon, in one statement. Prepared once
+ * per connection: its text is the same for every push.
+ */
+const INSERT_BATCH_SQL = `WITH ins AS (
+         INSERT INTO sync_changes
+           (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
+            client_id, schema_version, actor, origin, created_at)
+         SELECT coalesce(r.id, gen_random_uuid()), r.app_id, r.table_name, r.record_id, $1,
+                r.space_id, r.op, r.data, coalesce(r.field_meta, '{}'), r.client_id,
+                r.schema_version, r.actor, r.origin, coalesce(r.created_at, now())
+           FROM jsonb_to_recordset($2::jsonb) AS r(
+                id uuid, app_id text, table_name text, record_id text, space_id text, op text,
+                data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
+                origin text, created_at timestamptz)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING tx_id, op),
+       stored AS (SELECT min(tx_id) AS tx_id, array_agg(op) AS ops FROM ins),
+       notified AS (
+         SELECT pg_notify($3, $4 || stored.tx_id::text || $5) FROM stored
+          WHERE $3 IS NOT NULL AND stored.tx_id IS NOT NULL),
+       horizon AS (${HORIZON_SQL})
+       SELECT stored.tx_id::text AS "txId", stored.ops,
+              (SELECT horizon FROM horizon) AS horizon,
+              (SELECT count(*) FROM notified) AS notified
+         FROM stored`;
+
 /** The SQL of the change log. Runs only inside the caller's RLS transaction. */
 @Injectable()
 export class ChangeRepository {
@@ -166,28 +194,7 @@ export class ChangeRepository {
       ops: ChangeOp[] | null;
       horizon: string;
     }>(
-      `WITH ins AS (
-         INSERT INTO sync_changes
-           (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
-            client_id, schema_version, actor, origin, created_at)
-         SELECT coalesce(r.id, gen_random_uuid()), r.app_id, r.table_name, r.record_id, $1,
-                r.space_id, r.op, r.data, coalesce(r.field_meta, '{}'), r.client_id,
-                r.schema_version, r.actor, r.origin, coalesce(r.created_at, now())
-           FROM jsonb_to_recordset($2::jsonb) AS r(
-                id uuid, app_id text, table_name text, record_id text, space_id text, op text,
-                data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
-                origin text, created_at timestamptz)
-         ON CONFLICT (id) DO NOTHING
-         RETURNING tx_id, op),
-       stored AS (SELECT min(tx_id) AS tx_id, array_agg(op) AS ops FROM ins),
-       notified AS (
-         SELECT pg_notify($3, $4 || stored.tx_id::text || $5) FROM stored
-          WHERE $3 IS NOT NULL AND stored.tx_id IS NOT NULL),
-       horizon AS (${HORIZON_SQL})
-       SELECT stored.tx_id::text AS "txId", stored.ops,
-              (SELECT horizon FROM horizon) AS horizon,
-              (SELECT count(*) FROM notified) AS notified
-         FROM stored`,
+      INSERT_BATCH_SQL,
       [
         userId,
         JSON.stringify(rows),
@@ -195,6 +202,7 @@ export class ChangeRepository {
         notify?.before ?? '',
         notify?.after ?? '',
       ],
+      'sync_insert_batch',
     );
     const ops = result.ops ?? [];
     return {

@@ -76,16 +76,19 @@ export class RlsSession {
     return this.lost;
   }
 
-  /** One statement in the transaction (begun first if it is not yet); returns its rows. */
-  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-    if (!this.opening && (params === undefined || params.length === 0)) {
+  /**
+   * One statement in the transaction (begun first if it is not yet); returns its rows.
+   * `name`: a prepared statement of the connection (parsed and planned once per connection).
+   */
+  async query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
+    if (!this.opening && !name && (params === undefined || params.length === 0)) {
       await this.begin(sql);
       const rows = this.riderRows as T[];
       this.riderRows = undefined;
       return rows;
     }
     const client = await this.begin();
-    return (await this.send(client, sql, params)).rows as T[];
+    return (await this.send(client, sql, params, name)).rows as T[];
   }
 
   /** Ends the transaction: COMMIT when `commit`, else ROLLBACK; nothing when it never began. */
@@ -129,9 +132,16 @@ export class RlsSession {
     return client;
   }
 
-  private async send(client: PoolClient, sql: string, params?: unknown[]): Promise<QueryResult> {
+  private async send(
+    client: PoolClient,
+    sql: string,
+    params?: unknown[],
+    name?: string,
+  ): Promise<QueryResult> {
     try {
-      return await client.query(sql, params);
+      return await (name
+        ? client.query({ name, text: sql, values: params })
+        : client.query(sql, params));
     } catch (error) {
       // pg reports a dead socket through the client's error event before it rejects the query.
       if (this.lost || endsSession(error)) {

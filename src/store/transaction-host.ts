@@ -12,7 +12,7 @@ export interface RlsScope {
 export interface TransactionSession {
   /** TypeORM's view of the transaction; its first query begins it too. */
   readonly manager: EntityManager;
-  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
 interface ActiveTransaction {
@@ -38,10 +38,11 @@ export class TransactionHost {
    * One statement in the request's transaction; returns its rows. The transaction
    * takes its connection and begins on the first statement, so no connection is held
    * while the request runs JavaScript before it. A first statement without parameters
-   * travels in the same round trip as BEGIN and the scope settings.
+   * travels in the same round trip as BEGIN and the scope settings. `name` makes it a
+   * prepared statement of the connection: only for constant SQL text.
    */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-    return this.current().session.query<T>(sql, params);
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
+    return this.current().session.query<T>(sql, params, name);
   }
 
   get scope(): RlsScope {
