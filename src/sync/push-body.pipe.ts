@@ -23,6 +23,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate would be stored as U+FFFD:
+ * either way the client would not read back what it sent.
+ */
+function assertStorable(value: unknown, where: string): void {
+  if (typeof value !== 'string') return;
+  if (value.includes('\u0000')) {
+    throw new BadRequestException(`${where} contains a \\u0000 character, which cannot be stored`);
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw new BadRequestException(`${where} is not well-formed Unicode (a lone surrogate)`);
+  }
+}
+
 /** In Nest's ValidationPipe wording: `changes.3.op must be one of ...`. */
 function messagesOf(errors: ValidationError[], prefix: string): string[] {
   return errors.flatMap((error) => [
@@ -57,6 +73,7 @@ export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
       changes: Array.isArray(changes) ? new Array<ChangeDto>(changes.length) : changes,
     });
     check(body, '');
+    assertStorable(body.clientId, 'clientId');
     body.changes = (changes as unknown[]).map((change, index) => this.change(change, index));
     return body;
   }
@@ -69,9 +86,11 @@ export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
       if (raw[key] !== undefined) (change as unknown as Record<string, unknown>)[key] = raw[key];
     }
     check(change, `${where}.`);
+    for (const key of ENVELOPE_KEYS) assertStorable(change[key], `${where}.${key}`);
     for (const key of OPAQUE_KEYS) {
       const opaque = raw[key];
-      if (opaque === undefined) continue;
+      // null is "not sent", as class-validator's IsOptional has it.
+      if (opaque === undefined || opaque === null) continue;
       if (key !== 'actor' && !isObject(opaque)) {
         throw new BadRequestException(`${where}.${key} must be an object`);
       }
