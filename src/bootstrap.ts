@@ -53,6 +53,8 @@ export async function createApp(
     abortOnError: false,
     logger: custom ? options.logger : new PinoNestLogger(rootLogger),
   });
+  // Express hashes every response body for an ETag; sync answers are never revalidated.
+  app.set('etag', false);
   // First, so every request (body-parser errors included) gets an id, a log line and a timing.
   app.use(requestLoggingMiddleware(rootLogger), httpMetricsMiddleware(app.get(MetricsService)));
   app.use(
