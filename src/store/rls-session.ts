@@ -44,6 +44,8 @@ export function scopeStatement(role: string, userId: string, spaceIds: string): 
  */
 export class RlsSession {
   readonly queryRunner: PostgresQueryRunner;
+  /** TypeORM's own connect: takes a connection from the pool. */
+  private readonly acquire: () => Promise<PoolClient>;
   private client?: PoolClient;
   private opening?: Promise<PoolClient>;
   private riderRows?: unknown[];
@@ -55,13 +57,10 @@ export class RlsSession {
     private readonly beginSql: string,
   ) {
     this.queryRunner = dataSource.createQueryRunner() as PostgresQueryRunner;
-    const connect = this.queryRunner.connect.bind(this.queryRunner) as () => Promise<PoolClient>;
-    this.acquire = connect;
+    this.acquire = this.queryRunner.connect.bind(this.queryRunner) as () => Promise<PoolClient>;
     // TypeORM code (manager.query, a QueryStream on the connection) gets it through connect().
     this.queryRunner.connect = () => this.begin();
   }
-
-  private readonly acquire: () => Promise<PoolClient>;
 
   get manager(): EntityManager {
     return this.queryRunner.manager;

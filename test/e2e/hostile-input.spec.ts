@@ -259,8 +259,44 @@ describe(`garbage pushes over HTTP (SEED=${SEED})`, () => {
   });
 });
 
-describe('a database that refuses connections', () => {
-  const t = useService({}, { membershipApi: false });
+describe('a database that refuses or drops connections', () => {
+  const t = useService(
+    {},
+    {
+      membershipApi: false,
+      beforeStart: async ({ db }) => {
+        await db.pool.query(`
+          CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.record_id = 'slow' THEN PERFORM pg_sleep(2); END IF;
+            RETURN NEW;
+          END $$`);
+        await db.pool.query(`
+          CREATE TRIGGER test_slow_insert BEFORE INSERT ON sync_changes
+            FOR EACH ROW EXECUTE FUNCTION test_slow_insert()`);
+      },
+    },
+  );
+
+  it('answers 503 with Retry-After when the connection dies under a push', async () => {
+    const client = await t.client('user-d', 'device-d');
+    const pushing = client.push([{ table: 'tasks', id: 'slow', op: 'insert', data: {} }]);
+    for (let i = 0; i < 50; i++) {
+      const { rowCount } = await t.db.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'sync-server'
+            AND wait_event = 'PgSleep'`,
+      );
+      if (rowCount) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lost = await pushing;
+    expect(lost.status).toBe(503);
+    expect(lost.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(
+      (await client.push([{ table: 'tasks', id: 'next', op: 'insert', data: {} }])).status,
+    ).toBe(200);
+  });
 
   it('answers 503 with Retry-After (SQLSTATE 55000 at connect), and 200 once it allows them again', async () => {
     const client = await t.client('user-c', 'device-c');
