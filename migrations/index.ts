@@ -4,6 +4,7 @@ import { RlsRole1732700000002 } from './1732700000002-rls-role';
 import { SpaceWriteCheck1732700000003 } from './1732700000003-space-write-check';
 import { IdempotencyKeys1732700000004 } from './1732700000004-idempotency-keys';
 import { RlsPolicyInitPlans1732700000005 } from './1732700000005-rls-policy-init-plans';
+import { ChangePayloadBytes1732700000020 } from './1732700000020-change-payload-bytes';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   SpaceWriteCheck1732700000003,
   IdempotencyKeys1732700000004,
   RlsPolicyInitPlans1732700000005,
+  ChangePayloadBytes1732700000020,
 ];

@@ -109,6 +109,7 @@ async function rawServiceSql(ctx: BenchContext) {
               after: after[w],
               excludeClientId: clientId,
               limit: 1001,
+              maxBytes: 4 * 1024 * 1024,
               horizon,
             });
             const last = page.rows[Math.min(page.rows.length, 1000) - 1];

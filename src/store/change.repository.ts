@@ -68,6 +68,8 @@ export interface InsertNotification {
   after: string;
 }
 
+type SizedRow = ChangeRow & { bytes: number; bytesBefore: string; pageRows: string };
+
 /** A point in the change log: every row at or before it (in (tx_id, seq) order) is behind the reader. */
 export interface LogPosition {
   txId: bigint;
@@ -84,12 +86,19 @@ export interface ChangesSinceQuery {
   /** Echo suppression: the asking client's own changes are left out. */
   excludeClientId?: string;
   limit: number;
+  /**
+   * The page also ends once its rows hold this many bytes of record data (at least
+   * one row is returned): then `truncated` is true.
+   */
+  maxBytes?: number;
   /** A horizon read earlier in this transaction (InsertedBatch.horizon); else the read takes one. */
   horizon?: bigint;
 }
 
 export interface ChangesPage {
   rows: ChangeRow[];
+  /** The byte budget ended the page before `limit` rows or the horizon: more rows follow. */
+  truncated: boolean;
   /**
    * Oldest transaction still running when the page was read: every row with a
    * smaller tx_id is committed (or never will be), so nothing can appear behind it.
@@ -131,10 +140,13 @@ const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()
 const INSERT_BATCH_SQL = `WITH ins AS (
          INSERT INTO sync_changes
            (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
-            client_id, schema_version, actor, origin, created_at)
+            client_id, schema_version, actor, origin, created_at, payload_bytes)
          SELECT coalesce(r.id, gen_random_uuid()), r.app_id, r.table_name, r.record_id, $1,
                 r.space_id, r.op, r.data, coalesce(r.field_meta, '{}'), r.client_id,
-                r.schema_version, r.actor, r.origin, coalesce(r.created_at, now())
+                r.schema_version, r.actor, r.origin, coalesce(r.created_at, now()),
+                -- Sizes of the values as parsed, before TOAST compresses them.
+                coalesce(pg_column_size(r.data), 0) + coalesce(pg_column_size(r.field_meta), 0)
+                  + coalesce(pg_column_size(r.actor), 0)
            FROM jsonb_to_recordset($2::jsonb) AS r(
                 id uuid, app_id text, table_name text, record_id text, space_id text, op text,
                 data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
@@ -234,13 +246,17 @@ export class ChangeRepository {
     }
     if (q.excludeClientId !== undefined) filters.push(`client_id <> ${param(q.excludeClientId)}`);
     const limit = param(q.limit);
+    // Rows stored before payload_bytes existed count with their stored size.
     const branch = (owner: string): string =>
-      `SELECT ${COLUMNS} FROM sync_changes
+      `SELECT ${COLUMNS},
+              coalesce(payload_bytes, pg_column_size(data) + pg_column_size(field_meta)
+                + coalesce(pg_column_size(actor), 0)) AS bytes
+         FROM sync_changes
         WHERE ${owner} AND ${filters.join(' AND ')}
         ORDER BY tx_id, seq LIMIT ${limit}`;
     // Own rows and co-members' space rows are two ordered index ranges; merged, each read
     // stops after LIMIT rows (an OR in one WHERE would read and sort all of them).
-    const sql =
+    const page =
       spaceIds.length === 0
         ? branch('user_id = $1')
         : `SELECT * FROM (
@@ -248,8 +264,23 @@ export class ChangeRepository {
              UNION ALL
              (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
-    const rows = await this.tx.query<ChangeRow>(sql, params);
-    return { rows, horizon };
+    if (q.maxBytes === undefined) {
+      const rows = await this.tx.query<ChangeRow>(page, params);
+      return { rows, horizon, truncated: false };
+    }
+    // The running sum needs only the sizes: the rows past the budget are never detoasted.
+    const sql = `SELECT * FROM (
+        SELECT page.*, sum(bytes) OVER (ORDER BY "txId", seq) - bytes AS "bytesBefore",
+               count(*) OVER () AS "pageRows"
+          FROM (${page}) page) sized
+      WHERE "bytesBefore" < ${param(q.maxBytes)}
+      ORDER BY "txId", seq`;
+    const sized = await this.tx.query<SizedRow>(sql, params);
+    const truncated = sized.length > 0 && sized.length < Number(sized[0].pageRows);
+    const rows = sized.map(
+      ({ bytes: _bytes, bytesBefore: _before, pageRows: _rows, ...row }) => row,
+    );
+    return { rows, horizon, truncated };
   }
 
   /** The horizon (HORIZON_SQL); as a first statement it travels with BEGIN. */

@@ -148,9 +148,10 @@ export class SyncService {
       createdAfter: request.since.createdAfter,
       excludeClientId: request.clientId,
       limit: limit + 1,
+      maxBytes: this.config.syncPageMaxBytes,
       horizon,
     });
-    const full = page.rows.length > limit;
+    const full = page.rows.length > limit || page.truncated;
     const rows = full ? page.rows.slice(0, limit) : page.rows;
     const lastRow = rows[rows.length - 1];
     const last = lastRow && { txId: BigInt(lastRow.txId), seq: BigInt(lastRow.seq) };
