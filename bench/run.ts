@@ -25,6 +25,7 @@ import { idleSocketsScenario } from './scenarios/idle-sockets';
 import { pullScenario } from './scenarios/pull';
 import { pushScenario } from './scenarios/push';
 import { smallPushScenario } from './scenarios/small-push';
+import { bigPagesScenario } from './scenarios/big-pages';
 
 const SCENARIOS: Scenario[] = [
   pushScenario,
@@ -34,6 +35,7 @@ const SCENARIOS: Scenario[] = [
   idleSocketsScenario,
   exportScenario,
   compactionScenario,
+  bigPagesScenario,
 ];
 
 const RESULTS = join(ROOT, 'bench/results');
@@ -52,7 +54,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg.startsWith('--only=')) options.only = new Set(arg.slice(7).split(','));
     else if (arg === '--help' || arg === '-h') {
       console.log(
-        'npm run bench [-- --quick] [--only=push,small,pull,fanout,idle,export] [--profile]',
+        'npm run bench [-- --quick] [--only=push,small,pull,fanout,idle,export,bigpages] [--profile]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);

@@ -5,6 +5,7 @@ import { SpaceWriteCheck1732700000003 } from './1732700000003-space-write-check'
 import { IdempotencyKeys1732700000004 } from './1732700000004-idempotency-keys';
 import { RlsPolicyInitPlans1732700000005 } from './1732700000005-rls-policy-init-plans';
 import { CompactionRole1732700000006 } from './1732700000006-compaction-role';
+import { ChangePayloadBytes1732700000007 } from './1732700000007-change-payload-bytes';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   IdempotencyKeys1732700000004,
   RlsPolicyInitPlans1732700000005,
   CompactionRole1732700000006,
+  ChangePayloadBytes1732700000007,
 ];

@@ -6,7 +6,6 @@ import {
   LoggerService,
   LogLevel,
   PayloadTooLargeException,
-  ValidationPipe,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -18,6 +17,7 @@ import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
 import { quietFrameworkLogs } from './framework-log-filter';
+import { AppValidationPipe } from './common/validation.pipe';
 import { PinoNestLogger } from './logging/pino-nest-logger';
 import { REQUEST_ID_HEADER, requestLoggingMiddleware } from './logging/request-logging.middleware';
 import { createRootLogger, pinoLevelOf } from './logging/root-logger';
@@ -54,6 +54,8 @@ export async function createApp(
     abortOnError: false,
     logger: custom ? options.logger : quietFrameworkLogs(new PinoNestLogger(rootLogger)),
   });
+  // Express hashes every response body for an ETag; sync answers are never revalidated.
+  app.set('etag', false);
   // First, so every request (body-parser errors included) gets an id, a log line and a timing.
   app.use(requestLoggingMiddleware(rootLogger), httpMetricsMiddleware(app.get(MetricsService)));
   app.use(
@@ -72,7 +74,7 @@ export async function createApp(
     credentials: true,
     exposedHeaders: ['Retry-After', REQUEST_ID_HEADER],
   });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true }));
+  app.useGlobalPipes(new AppValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
   setupOpenApi(app);

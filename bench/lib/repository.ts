@@ -16,10 +16,12 @@ export function rawRepository(
   wrap?: (query: Query) => Query,
 ): ChangeRepository {
   const query: Query = async (sql, params) => (await client.query(sql, params)).rows;
+  const wrapped = wrap ? wrap(query) : query;
   const host = {
     scope: { userId, spaceIds: [] },
+    query: wrapped,
     manager: {
-      query: wrap ? wrap(query) : query,
+      query: wrapped,
       queryRunner: { connect: async () => client },
     },
   };

@@ -5,6 +5,8 @@ import { explainPage, PlanSummary, rawRepository } from '../lib/repository';
 import { APP_ID, EPOCH } from '../lib/records';
 import { fmt, fmtRatio, nowMs, summarize } from '../lib/stats';
 
+/** The service's default SYNC_PAGE_MAX_BYTES, so the reference runs the same statement. */
+const PAGE_BYTES = 4 * 1024 * 1024;
 const PAGE = 1000;
 const COLLECTION = 'todos';
 const READER = 'bench-pull-reader';
@@ -81,6 +83,7 @@ export const pullScenario: Scenario = {
           after: { txId: 0n, seq: 0n },
           excludeClientId: READER,
           limit: PAGE + 1,
+          maxBytes: PAGE_BYTES,
         }),
       );
       const repository = rawRepository(client, userId);
@@ -96,6 +99,7 @@ export const pullScenario: Scenario = {
               after,
               excludeClientId: READER,
               limit: PAGE + 1,
+              maxBytes: PAGE_BYTES,
             }),
           );
           rawPageMs.push(nowMs() - t0);
@@ -143,8 +147,8 @@ export const pullScenario: Scenario = {
           service: `${fmt(s.p50)} / ${fmt(s.p99)}`,
           reference: `raw pg ${fmt(raw.p50)} / ${fmt(raw.p99)}`,
           ratio: fmtRatio(s.p50 / raw.p50),
-          target: '≤ 25 ms per page (p50)',
-          met: s.p50 <= 25,
+          target: 'p50 ≤ 1.5× raw',
+          met: s.p50 / raw.p50 <= 1.5,
         }),
         row({
           scenario: '',

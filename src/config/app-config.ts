@@ -30,6 +30,8 @@ export interface AppConfig {
   sseHeartbeatMs: number;
   /** Rows per pull page and per push response. */
   syncPageSize: number;
+  /** A page also ends once its rows hold this many bytes of record data (at least one row). */
+  syncPageMaxBytes: number;
   /** Highest Change wire schema version this server understands. */
   maxSchemaVersion: number;
   /** Timeout of calls to the auth and credits services. */
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     sseHeartbeatMs: int(env, 'SSE_HEARTBEAT_MS', 30_000, 10, 3_600_000),
     syncPageSize: int(env, 'SYNC_PAGE_SIZE', 1000, 1, 10_000),
+    syncPageMaxBytes: int(env, 'SYNC_PAGE_MAX_BYTES', 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxSchemaVersion: int(env, 'SYNC_MAX_SCHEMA_VERSION', 1, 1, 1000),
     internalHttpTimeoutMs: int(env, 'INTERNAL_HTTP_TIMEOUT_MS', 3_000, 1, 120_000),
     membershipCacheTtlMs: int(env, 'MEMBERSHIP_CACHE_TTL_MS', 300_000, 0, 86_400_000),

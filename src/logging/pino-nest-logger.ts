@@ -35,8 +35,8 @@ export class PinoNestLogger implements LoggerService {
 
   /** Nest appends the context name last, and for errors passes the stack before it. */
   private write(level: Level, message: unknown, params: unknown[]): void {
-    const logger = requestLogContext.getStore() ?? this.root;
-    if (!logger.isLevelEnabled(level)) return;
+    if (!this.root.isLevelEnabled(level)) return;
+    const logger = requestLogContext.getStore()?.logger ?? this.root;
     const rest = [...params];
     const fields: Record<string, unknown> = {};
     if (rest.length > 0 && typeof rest[rest.length - 1] === 'string') fields.context = rest.pop();

@@ -1,10 +1,9 @@
 import { randomUUID } from 'crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { LevelWithSilent, Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
+import type { Level, LevelWithSilent, Logger } from 'pino';
 import type { AuthenticatedRequest } from '../auth/authenticated-user';
 import { routeOf } from '../metrics/http-metrics.middleware';
-import { requestLogContext } from './request-log-context';
+import { RequestLog, requestLogContext } from './request-log-context';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
@@ -24,44 +23,45 @@ export function requestIdOf(header: string | string[] | undefined): string {
  * X-Request-Id), method, route, status, duration, user and app. Headers and
  * bodies are not logged at all, so no token, service key or record content
  * can appear in it.
+ *
+ * Written by hand rather than with pino-http: one line and one listener per request,
+ * and the request's child logger (for logs made while handling it) is only built
+ * when something logs.
  */
 export function requestLoggingMiddleware(root: Logger): RequestHandler {
-  const summary = (req: Request, res: Response, durationMs: number): Record<string, unknown> => ({
-    method: req.method,
-    url: req.originalUrl,
-    route: routeOf(req),
-    status: res.statusCode,
-    durationMs,
-    userId: (req as AuthenticatedRequest).user?.userId,
-    appId: typeof req.params?.appId === 'string' ? req.params.appId : undefined,
-    // The client went away before the response was complete (or a stream was closed).
-    aborted: res.writableFinished ? undefined : true,
-  });
-
-  const httpLogger = pinoHttp<Request, Response>({
-    logger: root,
-    genReqId: (req, res) => {
-      const id = requestIdOf(req.headers['x-request-id']);
-      res.setHeader(REQUEST_ID_HEADER, id);
-      return id;
-    },
-    quietReqLogger: true,
-    quietResLogger: true,
-    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
-    customLogLevel: (req, res): LevelWithSilent => {
-      if (res.statusCode >= 500) return 'warn';
-      return POLLED_ROUTE.test(req.path) && res.statusCode < 400 ? 'debug' : 'info';
-    },
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customSuccessObject: (req, res, value: { durationMs: number }) =>
-      summary(req, res, value.durationMs),
-    // The exception filter logs real errors; pino-http's stand-in "failed with status" error is noise.
-    customErrorObject: (req, res, _error, value: { durationMs: number }) =>
-      summary(req, res, value.durationMs),
-  });
-
   return (req: Request, res: Response, next: NextFunction) => {
-    httpLogger(req, res, () => requestLogContext.run(req.log, next));
+    const start = performance.now();
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      res.off('finish', finish).off('close', finish);
+      const level = levelOf(req, res.statusCode);
+      if (!root.isLevelEnabled(level)) return;
+      root[level](
+        {
+          requestId,
+          method: req.method,
+          url: req.originalUrl,
+          route: routeOf(req),
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - start) * 1000) / 1000,
+          userId: (req as AuthenticatedRequest).user?.userId,
+          appId: typeof req.params?.appId === 'string' ? req.params.appId : undefined,
+          // The client went away before the response was complete (or a stream was closed).
+          aborted: res.writableFinished ? undefined : true,
+        },
+        res.statusCode >= 500 ? 'request failed' : 'request completed',
+      );
+    };
+    res.on('finish', finish).on('close', finish);
+    requestLogContext.run(new RequestLog(root, requestId), next);
   };
+}
+
+function levelOf(req: Request, status: number): LevelWithSilent & Level {
+  if (status >= 500) return 'warn';
+  return POLLED_ROUTE.test(req.path) && status < 400 ? 'debug' : 'info';
 }

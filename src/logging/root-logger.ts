@@ -42,9 +42,18 @@ export function createRootLogger({ level, destination }: RootLoggerOptions): Log
       }),
     );
   }
-  // Asynchronous stdout: a request must not wait for its log line to be written. pino flushes
-  // what is buffered when the process exits.
-  return pino(options, pino.destination({ dest: 1, sync: false }));
+  // Asynchronous stdout: a request must not wait for its log line to be written. Lines are
+  // written in chunks of 4 KB (a write per line cost 6% of a busy service's CPU) and at least
+  // every second; pino flushes what is buffered when the process exits.
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => {
+    try {
+      stdout.flush();
+    } catch {
+      // closed at exit: nothing left to write
+    }
+  }, 1000).unref();
+  return pino(options, stdout);
 }
 
 const NEST_TO_PINO: Record<LogLevel, LevelWithSilent> = {

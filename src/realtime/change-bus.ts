@@ -1,3 +1,5 @@
+import type { InsertNotification } from '../store/change.repository';
+
 /** "Something changed": what a committed push tells listeners (SSE streams, WebSockets). */
 export interface ChangeEvent {
   appId: string;
@@ -23,8 +25,20 @@ export type ChangeListener = (event: ChangeEvent) => void;
  * (LISTEN/NOTIFY, every instance on the database; the default).
  */
 export abstract class ChangeBus {
-  /** Called inside the push transaction: the event goes out only if it commits. */
-  abstract publishOnCommit(event: ChangeEvent): Promise<void>;
+  /**
+   * Called inside the push transaction: the event goes out only if it commits.
+   * `notified`: the insert statement already sent notificationFor's NOTIFY.
+   */
+  abstract publishOnCommit(event: ChangeEvent, notified?: boolean): Promise<void>;
+
+  /**
+   * The NOTIFY that tells other instances, for the push's insert statement to send
+   * itself (no round trip of its own); undefined when this bus needs none.
+   */
+  notificationFor(event: Omit<ChangeEvent, 'txId'>): InsertNotification | undefined {
+    void event;
+    return undefined;
+  }
 
   abstract subscribe(listener: ChangeListener): () => void;
 }

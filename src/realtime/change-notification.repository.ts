@@ -7,6 +7,6 @@ export class ChangeNotificationRepository {
   constructor(private readonly tx: TransactionHost) {}
 
   async notify(channel: string, payload: string): Promise<void> {
-    await this.tx.manager.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    await this.tx.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 }

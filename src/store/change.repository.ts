@@ -51,7 +51,24 @@ export interface InsertedBatch {
   /** The op of each row inserted (rows skipped as existing ids are not in it). */
   ops: ChangeOp[];
   txId: bigint;
+  /**
+   * The horizon, read by the same statement: a page read in a later statement of the
+   * transaction may use it (ChangesSinceQuery.horizon) instead of reading its own.
+   */
+  horizon: bigint;
 }
+
+/**
+ * A pg_notify the insert statement sends itself when it stored at least one row, with
+ * payload `before || <the writing transaction's id> || after`.
+ */
+export interface InsertNotification {
+  channel: string;
+  before: string;
+  after: string;
+}
+
+type SizedRow = ChangeRow & { bytes: number; bytesBefore: string; pageRows: string };
 
 /** A point in the change log: every row at or before it (in (tx_id, seq) order) is behind the reader. */
 export interface LogPosition {
@@ -69,10 +86,19 @@ export interface ChangesSinceQuery {
   /** Echo suppression: the asking client's own changes are left out. */
   excludeClientId?: string;
   limit: number;
+  /**
+   * The page also ends once its rows hold this many bytes of record data (at least
+   * one row is returned): then `truncated` is true.
+   */
+  maxBytes?: number;
+  /** A horizon read earlier in this transaction (InsertedBatch.horizon); else the read takes one. */
+  horizon?: bigint;
 }
 
 export interface ChangesPage {
   rows: ChangeRow[];
+  /** The byte budget ended the page before `limit` rows or the horizon: more rows follow. */
+  truncated: boolean;
   /**
    * Oldest transaction still running when the page was read: every row with a
    * smaller tx_id is committed (or never will be), so nothing can appear behind it.
@@ -84,6 +110,58 @@ const COLUMNS = `id, app_id AS "appId", table_name AS "tableName", record_id AS 
   user_id AS "userId", op, data, field_meta AS "fieldMeta", client_id AS "clientId",
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAt", schema_version AS "schemaVersion", space_id AS "spaceId",
   actor, origin, tx_id AS "txId", seq`;
+
+/**
+ * The oldest transaction of this database that may still add rows: the smallest
+ * xid still running here (sessions and prepared transactions), bounded by the
+ * next xid to be assigned. It must be read in an earlier statement than the rows
+ * it bounds (READ COMMITTED: the rows statement gets a newer snapshot, which sees
+ * every transaction below it as finished). Other databases on the server cannot
+ * write here, so their long transactions do not hold the horizon back.
+ */
+const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
+            next AS MATERIALIZED (
+              SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xid FROM fresh)
+       SELECT least(
+                next.xid,
+                (SELECT min((a.backend_xid::text)::bigint) FROM pg_stat_activity a
+                  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
+                    AND next.xid IS NOT NULL),
+                (SELECT min((p.transaction::text)::bigint) FROM pg_prepared_xacts p
+                  WHERE p.database = current_database() AND next.xid IS NOT NULL)
+              )::text AS horizon
+         FROM next`;
+
+/**
+ * One push's write: the rows ($2, one JSON array), the NOTIFY ($3 channel, payload $4 ||
+ * tx id || $5; only when a row was stored) and the horizon, in one statement. Prepared once
+ * per connection: its text is the same for every push.
+ */
+const INSERT_BATCH_SQL = `WITH ins AS (
+         INSERT INTO sync_changes
+           (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
+            client_id, schema_version, actor, origin, created_at, payload_bytes)
+         SELECT coalesce(r.id, gen_random_uuid()), r.app_id, r.table_name, r.record_id, $1,
+                r.space_id, r.op, r.data, coalesce(r.field_meta, '{}'), r.client_id,
+                r.schema_version, r.actor, r.origin, coalesce(r.created_at, now()),
+                -- Sizes of the values as parsed, before TOAST compresses them.
+                coalesce(pg_column_size(r.data), 0) + coalesce(pg_column_size(r.field_meta), 0)
+                  + coalesce(pg_column_size(r.actor), 0)
+           FROM jsonb_to_recordset($2::jsonb) AS r(
+                id uuid, app_id text, table_name text, record_id text, space_id text, op text,
+                data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
+                origin text, created_at timestamptz)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING tx_id, op),
+       stored AS (SELECT min(tx_id) AS tx_id, array_agg(op) AS ops FROM ins),
+       notified AS (
+         SELECT pg_notify($3, $4 || stored.tx_id::text || $5) FROM stored
+          WHERE $3 IS NOT NULL AND stored.tx_id IS NOT NULL),
+       horizon AS (${HORIZON_SQL})
+       SELECT stored.tx_id::text AS "txId", stored.ops,
+              (SELECT horizon FROM horizon) AS horizon,
+              (SELECT count(*) FROM notified) AS notified
+         FROM stored`;
 
 /** The SQL of the change log. Runs only inside the caller's RLS transaction. */
 @Injectable()
@@ -98,11 +176,15 @@ export class ChangeRepository {
   /**
    * Appends a whole batch in one statement (one JSON parameter, so no limit on
    * the number of rows and one plan). Rows whose client-generated id exists
-   * already are skipped. Returns the ops of the rows inserted and the writing
-   * transaction's id (the position readers must pass to see them).
+   * already are skipped. The same statement sends `notify` when it stored a row
+   * and reads the horizon, so a push costs one round trip for all three. Returns
+   * the ops of the rows inserted, the writing transaction's id (the position
+   * readers must pass to see them) and the horizon.
    */
-  async insertBatch(changes: readonly NewChange[]): Promise<InsertedBatch> {
-    if (changes.length === 0) return { inserted: 0, ops: [], txId: 0n };
+  async insertBatch(
+    changes: readonly NewChange[],
+    notify?: InsertNotification,
+  ): Promise<InsertedBatch> {
     const { userId } = this.tx.scope;
     const rows = changes.map((c) => ({
       id: c.id ?? null,
@@ -119,25 +201,27 @@ export class ChangeRepository {
       origin: c.origin,
       created_at: c.createdAt ?? null,
     }));
-    const result = (await this.tx.manager.query(
-      `INSERT INTO sync_changes
-         (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
-          client_id, schema_version, actor, origin, created_at)
-       SELECT coalesce(r.id, gen_random_uuid()), r.app_id, r.table_name, r.record_id, $1, r.space_id,
-              r.op, r.data, coalesce(r.field_meta, '{}'), r.client_id, r.schema_version, r.actor,
-              r.origin, coalesce(r.created_at, now())
-         FROM jsonb_to_recordset($2::jsonb) AS r(
-              id uuid, app_id text, table_name text, record_id text, space_id text, op text,
-              data jsonb, field_meta jsonb, client_id text, schema_version int, actor jsonb,
-              origin text, created_at timestamptz)
-       ON CONFLICT (id) DO NOTHING
-       RETURNING tx_id AS "txId", op`,
-      [userId, JSON.stringify(rows)],
-    )) as { txId: string; op: ChangeOp }[];
+    const [result] = await this.tx.query<{
+      txId: string | null;
+      ops: ChangeOp[] | null;
+      horizon: string;
+    }>(
+      INSERT_BATCH_SQL,
+      [
+        userId,
+        JSON.stringify(rows),
+        notify?.channel ?? null,
+        notify?.before ?? '',
+        notify?.after ?? '',
+      ],
+      'sync_insert_batch',
+    );
+    const ops = result.ops ?? [];
     return {
-      inserted: result.length,
-      ops: result.map((r) => r.op),
-      txId: result.length ? BigInt(result[0].txId) : 0n,
+      inserted: ops.length,
+      ops,
+      txId: result.txId === null ? 0n : BigInt(result.txId),
+      horizon: BigInt(result.horizon),
     };
   }
 
@@ -148,7 +232,7 @@ export class ChangeRepository {
    */
   async changesSince(q: ChangesSinceQuery): Promise<ChangesPage> {
     const { userId, spaceIds } = this.tx.scope;
-    const horizon = await this.horizon();
+    const horizon = q.horizon ?? (await this.horizon());
     const params: unknown[] = [userId, q.appId, q.after.txId.toString(), q.after.seq.toString()];
     const param = (value: unknown): string => `$${params.push(value)}`;
     const filters = [
@@ -162,13 +246,17 @@ export class ChangeRepository {
     }
     if (q.excludeClientId !== undefined) filters.push(`client_id <> ${param(q.excludeClientId)}`);
     const limit = param(q.limit);
+    // Rows stored before payload_bytes existed count with their stored size.
     const branch = (owner: string): string =>
-      `SELECT ${COLUMNS} FROM sync_changes
+      `SELECT ${COLUMNS},
+              coalesce(payload_bytes, pg_column_size(data) + pg_column_size(field_meta)
+                + coalesce(pg_column_size(actor), 0)) AS bytes
+         FROM sync_changes
         WHERE ${owner} AND ${filters.join(' AND ')}
         ORDER BY tx_id, seq LIMIT ${limit}`;
     // Own rows and co-members' space rows are two ordered index ranges; merged, each read
     // stops after LIMIT rows (an OR in one WHERE would read and sort all of them).
-    const sql =
+    const page =
       spaceIds.length === 0
         ? branch('user_id = $1')
         : `SELECT * FROM (
@@ -176,33 +264,28 @@ export class ChangeRepository {
              UNION ALL
              (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
-    const rows = (await this.tx.manager.query(sql, params)) as ChangeRow[];
-    return { rows, horizon };
+    if (q.maxBytes === undefined) {
+      const rows = await this.tx.query<ChangeRow>(page, params);
+      return { rows, horizon, truncated: false };
+    }
+    // The running sum needs only the sizes: the rows past the budget are never detoasted.
+    const sql = `SELECT * FROM (
+        SELECT page.*, sum(bytes) OVER (ORDER BY "txId", seq) - bytes AS "bytesBefore",
+               count(*) OVER () AS "pageRows"
+          FROM (${page}) page) sized
+      WHERE "bytesBefore" < ${param(q.maxBytes)}
+      ORDER BY "txId", seq`;
+    const sized = await this.tx.query<SizedRow>(sql, params);
+    const truncated = sized.length > 0 && sized.length < Number(sized[0].pageRows);
+    const rows = sized.map(
+      ({ bytes: _bytes, bytesBefore: _before, pageRows: _rows, ...row }) => row,
+    );
+    return { rows, horizon, truncated };
   }
 
-  /**
-   * The oldest transaction of this database that may still add rows: the
-   * smallest xid still running here (sessions and prepared transactions),
-   * bounded by the next xid to be assigned. Read in its own statement so the
-   * rows query that follows (READ COMMITTED: a newer snapshot) sees every
-   * transaction below it as finished. Other databases on the server cannot
-   * write here, so their long transactions do not hold the horizon back.
-   */
+  /** The horizon (HORIZON_SQL); as a first statement it travels with BEGIN. */
   private async horizon(): Promise<bigint> {
-    const [row] = (await this.tx.manager.query(
-      `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
-            next AS MATERIALIZED (
-              SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xid FROM fresh)
-       SELECT least(
-                next.xid,
-                (SELECT min((a.backend_xid::text)::bigint) FROM pg_stat_activity a
-                  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
-                    AND next.xid IS NOT NULL),
-                (SELECT min((p.transaction::text)::bigint) FROM pg_prepared_xacts p
-                  WHERE p.database = current_database() AND next.xid IS NOT NULL)
-              )::text AS horizon
-         FROM next`,
-    )) as { horizon: string }[];
+    const [row] = await this.tx.query<{ horizon: string }>(HORIZON_SQL);
     return BigInt(row.horizon);
   }
 

@@ -19,14 +19,14 @@ export class IdempotencyRepository {
    */
   async claim<T>(key: string, requestHash: string): Promise<IdempotencyRecord<T> | undefined> {
     const { userId } = this.tx.scope;
-    const claimed = (await this.tx.manager.query(
+    const claimed = (await this.tx.query(
       `INSERT INTO sync_idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
        ON CONFLICT (user_id, key) DO NOTHING
        RETURNING 1`,
       [userId, key, requestHash],
     )) as unknown[];
     if (claimed.length > 0) return undefined;
-    const [record] = (await this.tx.manager.query(
+    const [record] = (await this.tx.query(
       `SELECT request_hash AS "requestHash", response FROM sync_idempotency_keys
         WHERE user_id = $1 AND key = $2`,
       [userId, key],
@@ -35,7 +35,7 @@ export class IdempotencyRepository {
   }
 
   async saveResponse(key: string, response: unknown): Promise<void> {
-    await this.tx.manager.query(
+    await this.tx.query(
       `UPDATE sync_idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
       [this.tx.scope.userId, key, JSON.stringify(response)],
     );

@@ -8,8 +8,15 @@ export interface RlsScope {
   spaceIds: readonly string[];
 }
 
+/** The connection side of a transaction: begun (BEGIN and the scope statement) on its first statement. */
+export interface TransactionSession {
+  /** TypeORM's view of the transaction; its first query begins it too. */
+  readonly manager: EntityManager;
+  query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
+}
+
 interface ActiveTransaction {
-  manager: EntityManager;
+  session: TransactionSession;
   scope: RlsScope;
   afterCommit: (() => void)[];
 }
@@ -24,7 +31,18 @@ export class TransactionHost {
 
   /** The request's transaction. Throws when called outside one, so no query can escape RLS. */
   get manager(): EntityManager {
-    return this.current().manager;
+    return this.current().session.manager;
+  }
+
+  /**
+   * One statement in the request's transaction; returns its rows. The transaction
+   * takes its connection and begins on the first statement, so no connection is held
+   * while the request runs JavaScript before it. A first statement without parameters
+   * travels in the same round trip as BEGIN and the scope settings. `name` makes it a
+   * prepared statement of the connection: only for constant SQL text.
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
+    return this.current().session.query<T>(sql, params, name);
   }
 
   get scope(): RlsScope {
@@ -42,11 +60,11 @@ export class TransactionHost {
 
   /** Runs `fn` in the transaction; returns its result and the callbacks due after COMMIT. */
   async run<T>(
-    manager: EntityManager,
+    session: TransactionSession,
     scope: RlsScope,
     fn: () => Promise<T>,
   ): Promise<{ result: T; afterCommit: (() => void)[] }> {
-    const tx: ActiveTransaction = { manager, scope, afterCommit: [] };
+    const tx: ActiveTransaction = { session, scope, afterCommit: [] };
     const result = await this.storage.run(tx, fn);
     return { result, afterCommit: tx.afterCommit };
   }

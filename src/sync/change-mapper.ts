@@ -18,14 +18,14 @@ function reject(index: number, field: string, message: string): never {
   throw new BadRequestException(`changes[${index}].${field} ${message}`);
 }
 
-/** Resolves a schema version: missing or 0 means 1; above what we support is refused. */
+/** Resolves a schema version: missing, null or 0 means the fallback; above what we support is refused. */
 export function schemaVersionOf(
-  value: number | undefined,
+  value: number | null | undefined,
   fallback: number,
   max: number,
   where: string,
 ): number {
-  const version = value === undefined || value === 0 ? fallback : value;
+  const version = value === undefined || value === null || value === 0 ? fallback : value;
   if (version > max) {
     throw new BadRequestException(`${where} ${version} is not supported (max ${max})`);
   }

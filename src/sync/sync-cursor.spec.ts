@@ -75,4 +75,25 @@ describe('sync cursor', () => {
     const b = formatCursor({ txId: 10n, seq: 1n }, NOW);
     expect(a < b).toBe(true);
   });
+  it('refuses times that do not exist (Feb 30, hour 24, offset beyond 15 h) instead of rolling them over', () => {
+    for (const since of [
+      '2024-02-30T10:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2024-04-31T00:00:00.000Z',
+      '2024-01-01T24:00:00Z',
+      '2024-13-01T00:00:00Z',
+      '2024-01-01T10:00:00+23:59',
+      `2024-02-30T10:00:00.000${'0'.repeat(38)}Z`,
+    ]) {
+      expect(() => parseSince(since)).toThrow(InvalidCursorError);
+    }
+    expect(parseSince('2024-02-29T10:00:00+05:30').createdAfter).toBe('2024-02-29T10:00:00+05:30');
+  });
+
+  it('never formats a time past year 9999 (a +010000 cursor would be refused)', () => {
+    const since = parseSince('9999-12-31T23:59:59.999Z');
+    const cursor = nextCursor(since, { full: false, horizon: 5n }, NOW);
+    expect(cursor).toMatch(/^9999-12-31T23:59:59\.999\d{38}Z$/);
+    expect(parseSince(cursor).position).toEqual({ txId: 5n, seq: 0n });
+  });
 });

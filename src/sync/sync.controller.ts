@@ -35,6 +35,7 @@ import { RlsTransactionInterceptor } from '../store/rls-transaction.interceptor'
 import { AppIdPipe } from './app-id.pipe';
 import { PullQueryDto, StreamQueryDto } from './dto/pull-query.dto';
 import { PushDto } from './dto/push.dto';
+import { PushBodyPipe } from './push-body.pipe';
 import { SyncResponse } from './dto/sync-response.dto';
 import { SyncStreamService } from './sync-stream.service';
 import { cursorOf, SyncService } from './sync.service';
@@ -75,7 +76,7 @@ export class SyncController {
   @UseInterceptors(RlsTransactionInterceptor)
   push(
     @Param('appId', AppIdPipe) appId: string,
-    @Body() body: PushDto,
+    @Body(PushBodyPipe) body: PushDto,
     @CurrentUser() user: AuthenticatedUser,
     @Headers('x-client-id') headerClientId?: string,
     @Headers('idempotency-key') idempotencyKey?: string,

@@ -11,7 +11,7 @@ import { AuthenticatedUser } from '../auth/authenticated-user';
 import { MetricsService } from '../metrics/metrics.service';
 import { ChangeBus } from '../realtime/change-bus';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
-import { ChangeRepository } from '../store/change.repository';
+import { ChangeRepository, NewChange } from '../store/change.repository';
 import { IdempotencyRepository } from '../store/idempotency.repository';
 import { TransactionHost } from '../store/transaction-host';
 import { schemaVersionOf, toNewChange, toServerChange } from './change-mapper';
@@ -55,10 +55,6 @@ export class SyncService {
     user: AuthenticatedUser,
     idempotencyKey?: string,
   ): Promise<SyncResponse> {
-    if (idempotencyKey !== undefined) {
-      const replay = await this.replayOf(idempotencyKey, { appId, clientId, body });
-      if (replay) return replay;
-    }
     const since = cursorOf(body.since);
     const max = this.config.maxSchemaVersion;
     const ctx = {
@@ -74,24 +70,41 @@ export class SyncService {
       user,
       rows.map((r) => r.spaceId),
     );
-    const { inserted, ops, txId } = await this.changes.insertBatch(rows);
-    // A retry whose eventIds are all stored already changed nothing: no count, no notification.
-    if (inserted > 0) {
-      const { userId } = user;
-      // Counted only once durable: a rolled-back push stored nothing.
-      this.tx.afterCommit(() => this.metrics.recordChangesStored(appId, ops));
-      await this.bus.publishOnCommit({
-        appId,
-        userId,
-        clientId,
-        tables: [...new Set(rows.map((r) => r.tableName))],
-        spaceIds: [...new Set(rows.flatMap((r) => (r.spaceId ? [r.spaceId] : [])))],
-        txId: txId.toString(),
-      });
+    // The first statement: until here no connection is held.
+    if (idempotencyKey !== undefined) {
+      const replay = await this.replayOf(idempotencyKey, { appId, clientId, body });
+      if (replay) return replay;
     }
-    const { response } = await this.read({ appId, since, clientId });
+    const horizon = rows.length > 0 ? await this.store(rows, appId, clientId, user) : undefined;
+    const { response } = await this.read({ appId, since, clientId }, horizon);
     if (idempotencyKey !== undefined) await this.idempotency.saveResponse(idempotencyKey, response);
     return response;
+  }
+
+  /** Stores the rows, with the notification in the same statement; returns the horizon it read. */
+  private async store(
+    rows: NewChange[],
+    appId: string,
+    clientId: string,
+    user: AuthenticatedUser,
+  ): Promise<bigint> {
+    const event = {
+      appId,
+      userId: user.userId,
+      clientId,
+      tables: [...new Set(rows.map((r) => r.tableName))],
+      spaceIds: [...new Set(rows.flatMap((r) => (r.spaceId ? [r.spaceId] : [])))],
+    };
+    // One statement inserts, notifies other instances and reads the horizon for the page.
+    const notification = this.bus.notificationFor(event);
+    const { inserted, ops, txId, horizon } = await this.changes.insertBatch(rows, notification);
+    // A retry whose eventIds are all stored already changed nothing: no count, no notification.
+    if (inserted > 0) {
+      // Counted only once durable: a rolled-back push stored nothing.
+      this.tx.afterCommit(() => this.metrics.recordChangesStored(appId, ops));
+      await this.bus.publishOnCommit({ ...event, txId: txId.toString() }, !!notification);
+    }
+    return horizon;
   }
 
   /**
@@ -122,8 +135,11 @@ export class SyncService {
     return response;
   }
 
-  /** One page after a cursor, with the horizon it was read at (streams use it to wait for writers). */
-  async read(request: ReadRequest): Promise<ReadResult> {
+  /**
+   * One page after a cursor, with the horizon it was read at (streams use it to wait for
+   * writers). `horizon`: one read earlier in this transaction (a push's insert).
+   */
+  async read(request: ReadRequest, horizon?: bigint): Promise<ReadResult> {
     const limit = this.config.syncPageSize;
     const page = await this.changes.changesSince({
       appId: request.appId,
@@ -132,8 +148,10 @@ export class SyncService {
       createdAfter: request.since.createdAfter,
       excludeClientId: request.clientId,
       limit: limit + 1,
+      maxBytes: this.config.syncPageMaxBytes,
+      horizon,
     });
-    const full = page.rows.length > limit;
+    const full = page.rows.length > limit || page.truncated;
     const rows = full ? page.rows.slice(0, limit) : page.rows;
     const lastRow = rows[rows.length - 1];
     const last = lastRow && { txId: BigInt(lastRow.txId), seq: BigInt(lastRow.seq) };

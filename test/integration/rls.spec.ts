@@ -235,7 +235,7 @@ describe('row-level security on sync_changes', () => {
       expect(who).toEqual({ role: 'sync_app', user: 'b' });
     });
 
-    it('(g) an empty user id is rejected before any connection is taken', async () => {
+    it('(g) an empty user id is rejected before any connection is taken, and none is taken before a statement', async () => {
       const pool = (store.dataSource.driver as PostgresDriver).master as {
         on(event: 'acquire', listener: () => void): void;
         off(event: 'acquire', listener: () => void): void;
@@ -252,9 +252,13 @@ describe('row-level security on sync_changes', () => {
         );
         expect(fn).not.toHaveBeenCalled();
         expect(acquired).toBe(0);
-        // The listener does observe checkouts: a valid call takes one connection.
+        // A transaction takes its connection on its first statement, not before.
         await store.runner.runAsUser({ userId: 'a', spaceIds: [] }, fn);
         expect(fn).toHaveBeenCalledTimes(1);
+        expect(acquired).toBe(0);
+        // The listener does observe checkouts: a call that queries takes one connection.
+        const host = store.context.get(TransactionHost);
+        await store.runner.runAsUser({ userId: 'a', spaceIds: [] }, () => host.query('SELECT 1'));
         expect(acquired).toBe(1);
       } finally {
         pool.off('acquire', onAcquire);

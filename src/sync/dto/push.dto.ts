@@ -10,10 +10,13 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { ValidatedByOwnPipe } from '../../common/validation.pipe';
 import { ChangeDto } from './change.dto';
 
 export const MAX_CHANGES_PER_PUSH = 50_000;
 
+/** Validated by PushBodyPipe (the envelope only; record data stays opaque). */
+@ValidatedByOwnPipe()
 export class PushDto {
   @ApiPropertyOptional({ maxLength: 200, description: 'The pushing client (X-Client-Id wins)' })
   @IsOptional()
