@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { INestApplication, Logger } from '@nestjs/common';
 import { loadConfig } from './config/app-config';
 import { createApp } from './bootstrap';
+import { flushLogs } from './logging/root-logger';
 import { closeGracefullyOnSignals } from './shutdown';
 import { startupFailureDetail, startupFailureLine } from './startup-errors';
 
@@ -13,10 +14,12 @@ async function main(): Promise<void> {
   closeGracefullyOnSignals(app, config.shutdownTimeoutMs);
   await app.listen(config.port);
   new Logger('Bootstrap').log(`sync-server listening on port ${config.port}`);
+  flushLogs();
 }
 
 main().catch(async (error: unknown) => {
-  // Configuration and start-up failures are one readable line, not a stack trace.
+  // Configuration and start-up failures are one readable line, not a stack trace, and the last.
+  flushLogs();
   console.error(startupFailureLine(error));
   const detail = startupFailureDetail(error, process.env.LOG_LEVEL);
   if (detail) console.error(detail);

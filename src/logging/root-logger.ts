@@ -46,14 +46,28 @@ export function createRootLogger({ level, destination }: RootLoggerOptions): Log
   // written in chunks of 4 KB (a write per line cost 6% of a busy service's CPU) and at least
   // every second; pino flushes what is buffered when the process exits.
   const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => {
-    try {
-      stdout.flush();
-    } catch {
-      // closed at exit: nothing left to write
-    }
-  }, 1000).unref();
+  bufferedOutputs.add(stdout);
+  setInterval(() => flushOne(stdout), 1000).unref();
   return pino(options, stdout);
+}
+
+const bufferedOutputs = new Set<ReturnType<typeof pino.destination>>();
+
+/**
+ * Writes every buffered log line now, synchronously: start-up lines must show at once
+ * (the service is ready, or it failed and says why on the next line), not up to a second later.
+ */
+export function flushLogs(): void {
+  for (const output of bufferedOutputs) flushOne(output, true);
+}
+
+function flushOne(output: ReturnType<typeof pino.destination>, sync = false): void {
+  try {
+    if (sync) output.flushSync();
+    else output.flush();
+  } catch {
+    // destroyed at exit: nothing left to write
+  }
 }
 
 const NEST_TO_PINO: Record<LogLevel, LevelWithSilent> = {

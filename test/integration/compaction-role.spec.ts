@@ -52,7 +52,8 @@ describe('compaction role migration', () => {
       source = await migrationSource(url.toString());
       const applied = await source.runMigrations();
       await source.destroy();
-      expect(applied.map((m) => m.name)).toEqual(['CompactionRole1732700000006']);
+      // The run that failed stopped at the compaction role; it and every later migration apply now.
+      expect(applied.map((m) => m.name)[0]).toBe('CompactionRole1732700000006');
       const { rows } = await db.pool.query(
         `SELECT r AS role,
                 has_table_privilege(r, 'sync_changes', 'DELETE') AS delete,
