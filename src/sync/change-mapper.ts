@@ -11,7 +11,6 @@ export interface PushContext {
   /** The changeset's schema version, already defaulted. */
   schemaVersion: number;
   maxSchemaVersion: number;
-  now: string;
 }
 
 function reject(index: number, field: string, message: string): never {
@@ -53,7 +52,8 @@ export function toNewChange(change: ChangeDto, index: number, ctx: PushContext):
       fieldMeta = split?.times ?? {};
       break;
     case 'delete':
-      data = { deletedAt: change.deletedAt ?? ctx.now };
+      // Without deletedAt it stays a hard delete on the way out, as in mana-sync: the client removes the record.
+      data = change.deletedAt === undefined ? {} : { deletedAt: change.deletedAt };
       break;
   }
   return {

@@ -62,7 +62,6 @@ export class SyncService {
       clientId,
       schemaVersion: schemaVersionOf(body.schemaVersion, 1, max, 'schemaVersion'),
       maxSchemaVersion: max,
-      now: new Date().toISOString(),
     };
     // Everything is checked before anything is written.
     const rows = body.changes.map((change, index) => toNewChange(change, index, ctx));

@@ -79,6 +79,17 @@ describe('sync protocol (mana-sync wire compatibility)', () => {
       expect.objectContaining({ op: 'delete', id: 'task-1', deletedAt }),
     ]);
 
+    // A delete without deletedAt (scripts, tools) stays a hard delete on the way out, as in mana-sync.
+    const hard = await a.push(
+      [{ table: 'tasks', id: 'task-2', op: 'delete' }],
+      afterDelete.body.syncedUntil,
+    );
+    expect(hard.status).toBe(200);
+    const afterHard = await b.pull('tasks', afterDelete.body.syncedUntil);
+    expect(afterHard.body.serverChanges).toHaveLength(1);
+    expect(afterHard.body.serverChanges[0]).toMatchObject({ op: 'delete', id: 'task-2' });
+    expect(afterHard.body.serverChanges[0]).not.toHaveProperty('deletedAt');
+
     const anonymous = new SyncClient(t.service.url, undefined, 'client-x');
     const unauthorized = await anonymous.push([
       { table: 'tasks', id: 'task-2', op: 'insert', data: {} },
