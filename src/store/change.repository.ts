@@ -188,7 +188,7 @@ export class ChangeRepository {
    * transaction below it as finished. Other databases on the server cannot
    * write here, so their long transactions do not hold the horizon back.
    */
-  private async horizon(): Promise<bigint> {
+  async horizon(): Promise<bigint> {
     const [row] = (await this.tx.manager.query(
       `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
             next AS MATERIALIZED (

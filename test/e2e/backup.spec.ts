@@ -269,7 +269,7 @@ describe('backup export and import over HTTP', () => {
     const first = await importBackup(t.service.url, tokenA, exported.body);
     expect(first).toEqual({
       status: 200,
-      body: { read: rowsBefore.length, inserted: rowsBefore.length, skipped: 0 },
+      body: { read: rowsBefore.length, inserted: rowsBefore.length, skipped: 0, complete: true },
     });
     expect(await rowsOf('user-a')).toEqual(rowsBefore);
     expect(await pullsOfA()).toEqual(pullsBefore);
@@ -277,7 +277,7 @@ describe('backup export and import over HTTP', () => {
     const second = await importBackup(t.service.url, tokenA, exported.body);
     expect(second).toEqual({
       status: 200,
-      body: { read: rowsBefore.length, inserted: 0, skipped: rowsBefore.length },
+      body: { read: rowsBefore.length, inserted: 0, skipped: rowsBefore.length, complete: true },
     });
     expect(await rowsOf('user-a')).toEqual(rowsBefore);
   });
