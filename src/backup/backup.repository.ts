@@ -27,9 +27,10 @@ const PASSED_ON = COLUMNS.map(([, name]) => `cut."${name}"`).join(', ');
 /**
  * What a row costs on disk, without reading it: pg_column_size of a toasted
  * value is its stored size, so pages are cut cheaply (a few hundred bytes for
- * the scalar columns).
+ * the scalar columns). Any of the JSON columns may be NULL (restored or
+ * mana-sync rows): a NULL size would drop the row from the page.
  */
-const STORED_BYTES = `pg_column_size(data) + pg_column_size(field_meta)
+const STORED_BYTES = `coalesce(pg_column_size(data), 0) + coalesce(pg_column_size(field_meta), 0)
   + coalesce(pg_column_size(actor), 0) + 200`;
 
 export interface ExportStart {
