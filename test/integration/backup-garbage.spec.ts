@@ -261,11 +261,15 @@ describe('the archive reader and import under generated garbage', () => {
         await backup.importFile(user, file, { maxInflateRatio: 100 });
       } catch (error) {
         if (!(error instanceof HttpException) || error.getStatus() >= 500) {
-          throw new Error(`${context}\n→ ${error instanceof Error ? error.stack : error}`);
+          throw new Error(`${context}\n→ ${error instanceof Error ? error.stack : error}`, {
+            cause: error,
+          });
         }
         outcomes.refused++;
         const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM sync_changes');
-        if (rows[0].n !== 0) throw new Error(`${context}\n→ refused, but wrote ${rows[0].n} rows`);
+        if (rows[0].n !== 0) {
+          throw new Error(`${context}\n→ refused, but wrote ${rows[0].n} rows`, { cause: error });
+        }
         continue;
       }
       outcomes.stored++;
