@@ -1,4 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import QueryStream from 'pg-query-stream';
+import { Readable } from 'stream';
+import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { ChangeRepository, ChangeRow, LogPosition } from '../store/change.repository';
 import { TransactionHost } from '../store/transaction-host';
 
@@ -32,6 +36,9 @@ const PASSED_ON = COLUMNS.map(([, name]) => `cut."${name}"`).join(', ');
  */
 const STORED_BYTES = `coalesce(pg_column_size(data), 0) + coalesce(pg_column_size(field_meta), 0)
   + coalesce(pg_column_size(actor), 0) + 200`;
+
+/** Rows per round trip of a page's cursor. */
+const CURSOR_BATCH_ROWS = 500;
 
 export interface ExportStart {
   /** Rows below it are final: the export reads up to it and no further (docs/cursor.md). */
@@ -81,10 +88,13 @@ export class BackupRepository {
    * ordered range of the (user_id, app_id, tx_id, seq) index; merged, the
    * statement reads only the rows it returns, wherever the page starts. Only
    * `user_id` decides, not the space policy: a member's export never holds
-   * another user's rows.
+   * another user's rows. The rows (ChangeRow objects) come as a stream read
+   * through a cursor in batches: as one result, every row of a page would stay
+   * alive until the last one arrived, most of them past the young generation,
+   * and the export's memory would double.
    */
-  async exportPage(q: ExportPageQuery): Promise<ChangeRow[]> {
-    if (q.apps.length === 0) return [];
+  async exportPage(q: ExportPageQuery): Promise<Readable> {
+    if (q.apps.length === 0) return Readable.from([]);
     const params: unknown[] = [
       this.tx.scope.userId,
       q.after.txId.toString(),
@@ -105,17 +115,22 @@ export class BackupRepository {
         ? branches[0]
         : `${branches.map((b) => `(${b})`).join(' UNION ALL ')} ORDER BY "txId", seq LIMIT $5`;
     // The running sum keeps the first row whatever its size, then stops at the byte budget.
-    const rows = (await this.tx.manager.query(
-      `SELECT ${PASSED_ON} FROM (
+    const sql = `SELECT ${PASSED_ON} FROM (
          SELECT page.*,
                 sum(page."storedBytes") OVER (ORDER BY page."txId", page.seq ROWS UNBOUNDED PRECEDING)
                   AS "runningBytes"
            FROM (${merged}) page
        ) cut
        WHERE cut."runningBytes" - cut."storedBytes" < $6
-       ORDER BY cut."txId", cut.seq`,
-      params,
-    )) as ChangeRow[];
-    return rows;
+       ORDER BY cut."txId", cut.seq`;
+    const queryRunner = this.tx.manager.queryRunner as PostgresQueryRunner;
+    const client = (await queryRunner.connect()) as PoolClient;
+    const stream = new QueryStream(sql, params, { batchSize: CURSOR_BATCH_ROWS });
+    // As in ChangeRepository.streamAllForUser: pg-cursor's close() never calls back on a
+    // connection the server dropped (node-postgres #2588); a failed cursor has nothing to close.
+    const closeCursor = stream._destroy.bind(stream);
+    stream._destroy = (error: Error, callback: (error?: Error | null) => void) =>
+      stream.cursor.state === 'error' ? callback(error) : closeCursor(error, callback);
+    return client.query(stream);
   }
 }

@@ -152,56 +152,44 @@ export class BackupService {
       }
       return delivered;
     };
-    let ahead: Promise<ChangeRow[]> | undefined;
+    let ahead: Promise<ExportPage> | undefined;
     try {
       const { horizon, apps } = await this.runner.runAsUser(scope, () =>
         this.repository.exportStart(),
       );
-      const page = (after: LogPosition): Promise<ChangeRow[]> => {
-        const read = this.runner.runAsUser(scope, () =>
-          this.repository.exportPage({
+      const page = (after: LogPosition): Promise<ExportPage> => {
+        const read = this.runner.runAsUser(scope, async () => {
+          const rows = await this.repository.exportPage({
             apps,
             after,
             horizon,
             maxRows: EXPORT_PAGE_ROWS,
             maxBytes: EXPORT_PAGE_BYTES,
-          }),
-        );
+          });
+          // Into lines as they come, so the row objects die young.
+          const lines = new PageLines(digest);
+          for await (const row of rows) lines.add(row as ChangeRow);
+          return lines.finish();
+        });
         // Awaited below; until then a failure must not count as unhandled.
         read.catch(() => undefined);
         return read;
       };
       void deliver();
-      // Lines go out in chunks of ~64 KB: one stream write per row would cost more than the row.
-      let lines: string[] = [];
-      let pending = 0;
-      const write = async (): Promise<void> => {
-        if (events.destroyed) {
-          throw events.errored ?? new Error('the archive output closed early');
-        }
-        const chunk = Buffer.from(lines.join(''));
-        lines = [];
-        pending = 0;
-        digest.update(chunk);
-        if (!events.write(chunk)) await drained(events);
-      };
       ahead = page(START);
       for (;;) {
-        const rows = await ahead;
+        const { chunks, last } = await ahead;
         ahead = undefined;
-        if (rows.length === 0) break;
-        const last = rows[rows.length - 1];
-        ahead = page({ txId: BigInt(last.txId), seq: BigInt(last.seq) });
-        for (const row of rows) {
-          const event = toBackupEvent(row);
-          const line = `${JSON.stringify(event)}\n`;
-          digest.add(event);
-          lines.push(line);
-          pending += line.length;
-          if (pending >= EXPORT_CHUNK_CHARS) await write();
+        if (!last) break;
+        ahead = page(last);
+        for (const chunk of chunks) {
+          if (events.destroyed) {
+            throw events.errored ?? new Error('the archive output closed early');
+          }
+          digest.update(chunk);
+          if (!events.write(chunk)) await drained(events);
         }
       }
-      if (pending > 0) await write();
       events.end();
       const manifest: BackupManifest = {
         formatVersion: FORMAT_VERSION,
@@ -498,6 +486,52 @@ class RestoreNotices {
     }
     this.touched = new Map();
     this.lastPublished = now;
+  }
+}
+
+/** A page of the export as events.jsonl bytes, and where the next page starts (none: the end). */
+interface ExportPage {
+  chunks: Buffer[];
+  last?: LogPosition;
+}
+
+/**
+ * Rows as lines of events.jsonl, in chunks of ~64 KB (one stream write per row
+ * would cost more than the row). The digest counts them here; it hashes the
+ * bytes when they are written, in order.
+ */
+class PageLines {
+  private readonly chunks: Buffer[] = [];
+  private lines: string[] = [];
+  private pending = 0;
+  private last?: ChangeRow;
+
+  constructor(private readonly digest: EventsDigest) {}
+
+  add(row: ChangeRow): void {
+    const event = toBackupEvent(row);
+    const line = `${JSON.stringify(event)}\n`;
+    this.digest.add(event);
+    this.lines.push(line);
+    this.pending += line.length;
+    this.last = row;
+    if (this.pending >= EXPORT_CHUNK_CHARS) this.flush();
+  }
+
+  finish(): ExportPage {
+    this.flush();
+    const last = this.last;
+    return {
+      chunks: this.chunks,
+      last: last ? { txId: BigInt(last.txId), seq: BigInt(last.seq) } : undefined,
+    };
+  }
+
+  private flush(): void {
+    if (this.pending === 0) return;
+    this.chunks.push(Buffer.from(this.lines.join('')));
+    this.lines = [];
+    this.pending = 0;
   }
 }
 

@@ -8,6 +8,7 @@ import { Writable } from 'stream';
 import { promisify } from 'util';
 import { BackupRepository } from '../../src/backup/backup.repository';
 import { BackupService } from '../../src/backup/backup.service';
+import { ChangeRow } from '../../src/store/change.repository';
 import { START } from '../../src/store/log-position';
 import { TransactionHost } from '../../src/store/transaction-host';
 import { readZip } from '../support/backup-archive';
@@ -201,7 +202,16 @@ describe('BackupService on a real database', () => {
     const read = (maxBytes: number) =>
       store.runner.runAsUser({ userId: 'a', spaceIds: [] }, async () => {
         const { horizon, apps } = await repository.exportStart();
-        return repository.exportPage({ apps, after: START, horizon, maxRows: 50, maxBytes });
+        const rows: ChangeRow[] = [];
+        const page = await repository.exportPage({
+          apps,
+          after: START,
+          horizon,
+          maxRows: 50,
+          maxBytes,
+        });
+        for await (const row of page) rows.push(row as ChangeRow);
+        return rows;
       });
     expect((await read(1)).map((r) => r.recordId)).toEqual(['adopted-1']);
     expect(await read(10_000_000)).toHaveLength(50);
