@@ -108,11 +108,32 @@ class Gen {
     };
   }
 
+  /** JSON text no JSON.stringify writes, or that jsonb refuses or changes. */
+  rawJson(): string {
+    const depth = this.pick([63, 64, 65, 2400]);
+    return this.pick([
+      `${'['.repeat(depth)}${']'.repeat(depth)}`,
+      `{"a":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`,
+      '1e400',
+      '-1e400',
+      '123456789012345678901234567890',
+      '1.50',
+      '"\\ud800"',
+      '"x\\udfff"',
+      '"\\ud83d\\ude00"',
+      '"a\\u0000b"',
+      '"\\\\ud800"',
+      '{"k\\u0000":1}',
+    ]);
+  }
+
   /** One line of events.jsonl: a valid event, or one with a field or its text broken. */
   line(): string {
     const event = this.event();
     const field = this.pick(Object.keys(event));
-    switch (this.int(24)) {
+    const PLACEHOLDER = '\u0001raw\u0001';
+    let raw: string | undefined;
+    switch (this.int(10)) {
       case 0:
         event[field] = this.value();
         break;
@@ -120,38 +141,32 @@ class Gen {
         delete event[field];
         break;
       case 2:
-        event[this.pick(['extra', '__proto__'])] = this.value();
+        event[this.pick(['extra', 'data'])] = { x: this.value() };
         break;
+      case 3:
+      case 4: {
+        // Raw JSON text where a payload or a string field goes.
+        raw = this.rawJson();
+        const target = this.pick(['data', 'actor', 'fieldMeta', 'table', 'clientId', 'origin']);
+        event[target] = ['data', 'fieldMeta'].includes(target) ? { v: PLACEHOLDER } : PLACEHOLDER;
+        break;
+      }
       default:
         break;
     }
     let text = JSON.stringify(event);
-    switch (this.int(20)) {
+    if (raw !== undefined) text = text.replace(JSON.stringify(PLACEHOLDER), raw);
+    switch (this.int(12)) {
       case 0: {
         const at = this.int(text.length);
         text =
-          text.slice(0, at) +
-          this.pick(['', '"', '\\', '}', '\u0000', ',', '1e400']) +
-          text.slice(at + 1);
+          text.slice(0, at) + this.pick(['', '"', '\\', '}', ',', '1e400']) + text.slice(at + 1);
         break;
       }
       case 1:
-        text = text.replace(/"data":(null|\{)/, (m, open: string) =>
-          open === 'null'
-            ? `"data":${'['.repeat(50 + this.int(3000))}${']'.repeat(50 + this.int(3000))}`
-            : m,
-        );
-        break;
-      case 2:
-        text = text.replace(
-          /"clientId":"/,
-          `"clientId":"${this.pick(['\\ud800', '\\udfff', '\\u0000', '\\ud83d\\ude00'])}`,
-        );
-        break;
-      case 3:
         text = text.replace(
           '"schemaVersion":1',
-          `"schemaVersion":${this.pick(['null', '1e400', '0', '2', '1.5', '"1"'])}`,
+          `"schemaVersion":${this.pick(['null', '1e400', '0', '2', '1.5', '"1"', '1.0'])}`,
         );
         break;
       default:
