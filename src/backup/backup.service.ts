@@ -175,11 +175,12 @@ export class BackupService {
         read.catch(() => undefined);
         return read;
       };
-      void deliver();
       ahead = page(START);
       for (;;) {
         const { chunks, last } = await ahead;
         ahead = undefined;
+        // From the first page on the answer is a 200; a failure before it can still be a 503.
+        void deliver();
         if (!last) break;
         ahead = page(last);
         for (const chunk of chunks) {
