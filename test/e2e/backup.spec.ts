@@ -392,11 +392,12 @@ describe('backup export and import over HTTP', () => {
     it('a zip bomb: 413 from its declared size, 400 when the header understates it', async () => {
       // 16 MB of one repeated valid line compress to a few kilobytes.
       const line = `${events.toString().split('\n')[0]}\n`;
-      const bomb = Buffer.from(line.repeat(Math.ceil((16 * 1024 * 1024) / line.length)));
+      const copies = Math.ceil((16 * 1024 * 1024) / Buffer.byteLength(line));
+      const bomb = Buffer.from(line.repeat(copies));
       const manifestEntry = {
         name: 'manifest.json',
         data: manifestOf({
-          eventCount: bomb.length / line.length,
+          eventCount: copies,
           eventsSha256: createHash('sha256').update(bomb).digest('hex'),
         }),
       };
