@@ -1,7 +1,9 @@
-import { Readable } from 'stream';
-import { jsonLines } from './archive-reader';
+import { crc32 } from 'zlib';
+import { LineSplitter } from './archive-reader';
 import { parseCliArgs, UsageError } from './backup-cli-args';
-import { archiveFileName, parseEvent, parseManifest } from './backup-format';
+import { archiveFileName, isStorableTime, parseEvent, parseManifest } from './backup-format';
+import './native-crc32';
+import { BatchCutter } from './restore-batches';
 
 const EVENT = {
   eventId: '0b8d3c52-6f39-4f4e-a8c4-1f0c2b9e7a11',
@@ -76,17 +78,83 @@ describe('backup format', () => {
     expect(archiveFileName('a"b/c ä', at)).toBe('sync-backup-a_b_c__-20261127-090807.mana');
   });
 
-  it('splits lines across chunk boundaries and hashes every byte', async () => {
-    const seen: Buffer[] = [];
+  it('splits lines across chunk boundaries', () => {
     const lines: string[] = [];
-    const source = Readable.from([
-      Buffer.from('{"a":1}\n{"b"'),
-      Buffer.from(':"\u00e9"}\n{"c":3}'),
-    ]);
-    for await (const { line, number } of jsonLines(source, (b) => seen.push(b)))
-      lines.push(`${number}:${line}`);
+    const splitter = new LineSplitter();
+    const onLine = (line: Buffer, number: number) => lines.push(`${number}:${line}`);
+    splitter.push(Buffer.from('{"a":1}\n{"b"'), onLine);
+    splitter.push(Buffer.from(':"\u00e9"}\n{"c":3}'), onLine);
+    splitter.end(onLine);
     expect(lines).toEqual(['1:{"a":1}', '2:{"b":"\u00e9"}', '3:{"c":3}']);
-    expect(Buffer.concat(seen).toString()).toBe('{"a":1}\n{"b":"\u00e9"}\n{"c":3}');
+  });
+
+  it('refuses nesting beyond 64 levels, naming the line and the field, before any recursive walk', () => {
+    const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+    const line = (data: string) => JSON.stringify({ ...EVENT, data: 'X' }).replace('"X"', data);
+    expect(parseEvent(line(`{"a":${deep(63)}}`), 4, 1).data).toEqual({ a: expect.any(Array) });
+    expect(() => parseEvent(line(`{"a":${deep(2400)}}`), 4, 1)).toThrow(
+      /^events\.jsonl line 4: data\.a(\[0\])+ is nested deeper than 64 levels$/,
+    );
+    const deepActor = JSON.stringify({ ...EVENT, actor: 'X' }).replace('"X"', deep(2400));
+    expect(() => parseEvent(deepActor, 5, 1)).toThrow(/line 5: actor(\[0\])+ is nested deeper/);
+  });
+
+  it('refuses what PostgreSQL would change or refuse: 1e400, \\u0000, a lone surrogate, 30 February', () => {
+    const line = (change: string) => JSON.stringify({ ...EVENT, data: 'X' }).replace('"X"', change);
+    expect(() => parseEvent(line('{"n":1e400}'), 2, 1)).toThrow(
+      /line 2: data\.n is a number JSON cannot carry exactly/,
+    );
+    expect(() => parseEvent(line('{"t":"a\\u0000b"}'), 2, 1)).toThrow(/data\.t contains a \\u0000/);
+    expect(() => parseEvent(line('{"t":"\\ud800"}'), 2, 1)).toThrow(/lone UTF-16 surrogate/);
+    expect(() => parseEvent(JSON.stringify({ ...EVENT, table: 'a\u0000' }), 2, 1)).toThrow(
+      /line 2: table contains a \\u0000/,
+    );
+    // A pair, and an escaped backslash before "ud800", are fine.
+    expect(parseEvent(line('{"t":"\\ud83d\\ude00","u":"\\\\ud800"}'), 2, 1).data).toEqual({
+      t: '\u{1f600}',
+      u: '\\ud800',
+    });
+  });
+
+  it.each([
+    ['2026-11-27T10:00:00.123456Z', true],
+    ['2024-02-29T00:00:00Z', true],
+    ['2026-11-27T10:00:00+15:59', true],
+    ['0001-01-01T00:00:00Z', true],
+    ['9999-12-31T23:59:59Z', true],
+    ['2024-02-30T00:00:00Z', false],
+    ['2023-02-29T00:00:00Z', false],
+    ['0000-01-01T00:00:00Z', false],
+    ['0001-01-01T00:00:00+01:00', false],
+    ['2026-11-27T24:00:00Z', false],
+    ['2026-11-27T10:00:00+16:00', false],
+    ['9999-12-31T23:59:59.5Z', false],
+  ])('createdAt %s is storable: %s', (time, storable) => {
+    expect(isStorableTime(time)).toBe(storable);
+  });
+
+  it('cuts the same bytes into the same batches, by rows and by bytes', () => {
+    const cut = (lines: string[], rows: number, bytes: number) => {
+      const cutter = new BatchCutter<string>(rows, bytes);
+      const batches = lines.map((l) => cutter.add(Buffer.from(l), l)).filter((b) => b);
+      const last = cutter.finish();
+      return [...batches, ...(last ? [last] : [])].map((b) => ({ n: b!.lines, d: b!.digest }));
+    };
+    const lines = ['a', 'bb', 'ccc', 'dddd', 'e'];
+    expect(cut(lines, 2, 1000).map((b) => b.n)).toEqual([2, 2, 1]);
+    expect(cut(lines, 100, 6).map((b) => b.n)).toEqual([3, 2]);
+    expect(cut(lines, 2, 1000)).toEqual(cut([...lines], 2, 1000));
+    expect(cut(['a', 'bX', 'ccc', 'dddd', 'e'], 2, 1000)[0].d).not.toBe(cut(lines, 2, 1000)[0].d);
+  });
+
+  it("computes yazl's CRC-32 natively, with the same values", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const patched = require('buffer-crc32') as { unsigned(b: Buffer, p?: number): number };
+    expect(patched.unsigned(Buffer.from('123456789'))).toBe(0xcbf43926);
+    const data = Buffer.from('events.jsonl bytes, in two chunks');
+    expect(patched.unsigned(data.subarray(9), patched.unsigned(data.subarray(0, 9)))).toBe(
+      crc32(data),
+    );
   });
 });
 

@@ -1,5 +1,10 @@
 import { BadRequestException } from '@nestjs/common';
 import { createHash, Hash } from 'crypto';
+import {
+  describeJsonBoundsProblem,
+  findJsonBoundsProblem,
+  MAX_JSON_DEPTH,
+} from '../common/json-bounds';
 import { ChangeRow, NewChange } from '../store/change.repository';
 import type { ChangeOp } from '../store/sync-change.entity';
 
@@ -125,7 +130,17 @@ export class EventsDigest {
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const APP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|[+-](\d{2}):?(\d{2}))$/;
+/** The span to_char's `YYYY` writes with four digits: what the export can write back exactly. */
+const FIRST_TIME_MS = Date.parse('0001-01-01T00:00:00Z');
+const LAST_TIME_MS = Date.parse('9999-12-31T23:59:59Z');
+/** PostgreSQL refuses offsets beyond ±15:59. */
+const MAX_OFFSET_HOURS = 15;
+/** A `\uD800`-`\uDFFF` escape: the only way a lone surrogate, which jsonb refuses, gets into a line. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/** The same in JSON.stringify's output, which escapes lone surrogates only (and a backslash as `\\`). */
+const LONE_SURROGATE_IN_STRINGIFIED = /(?:^|[^\\])(?:\\\\)*\\u[dD][89a-fA-F]/;
 const OPS: readonly string[] = ['insert', 'update', 'delete'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -166,6 +181,25 @@ export function parseManifest(text: string): BackupManifest {
   return manifest as unknown as BackupManifest;
 }
 
+/**
+ * A time PostgreSQL stores as given and the export writes back exactly: a real
+ * calendar date (JavaScript's Date.parse takes 30 February), an offset within
+ * PostgreSQL's range, years 1 to 9999.
+ */
+export function isStorableTime(value: string): boolean {
+  const m = ISO_TIME.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  if (days === undefined || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
+    return false;
+  }
+  if (m[8] !== undefined && (Number(m[8]) > MAX_OFFSET_HOURS || Number(m[9]) > 59)) return false;
+  const ms = Date.parse(value);
+  return ms >= FIRST_TIME_MS && ms <= LAST_TIME_MS;
+}
+
 /** Parses and checks one line of events.jsonl, so that bad input is a 400 before anything is written. */
 export function parseEvent(
   line: string,
@@ -183,6 +217,15 @@ export function parseEvent(
   }
   if (!isObject(event)) return bad('must be a JSON object');
   const e = event;
+  // Before anything recursive walks it (JSON.stringify for the INSERT, jsonb's parser): the same
+  // bound as a push's data, fields and actor, one level deeper for the event object around them.
+  const problem = findJsonBoundsProblem(e, MAX_JSON_DEPTH + 1);
+  if (problem) {
+    bad(describeJsonBoundsProblem({ ...problem, path: problem.path.slice(1) }, '', MAX_JSON_DEPTH));
+  }
+  if (SURROGATE_ESCAPE.test(line) && LONE_SURROGATE_IN_STRINGIFIED.test(JSON.stringify(e))) {
+    bad('holds a lone UTF-16 surrogate (\\uD800-\\uDFFF), which cannot be stored');
+  }
   const text = (field: string, max: number, nullable = false): void => {
     const value = e[field];
     if (nullable && (value === null || value === undefined)) return;
@@ -213,12 +256,8 @@ export function parseEvent(
   text('spaceId', 200, true);
   text('origin', 100, true);
   if (typeof e.clientId !== 'string') bad('clientId must be a string');
-  if (
-    typeof e.createdAt !== 'string' ||
-    !ISO_TIME.test(e.createdAt) ||
-    Number.isNaN(Date.parse(e.createdAt))
-  ) {
-    bad('createdAt must be an ISO-8601 time');
+  if (typeof e.createdAt !== 'string' || !isStorableTime(e.createdAt)) {
+    bad('createdAt must be an ISO-8601 time from year 1 to 9999');
   }
   return {
     eventId: e.eventId as string,

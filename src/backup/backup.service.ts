@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   ForbiddenException,
+  HttpException,
   Inject,
   Injectable,
   Logger,
@@ -17,12 +18,14 @@ import { ZipFile } from 'yazl';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { ChangeBus } from '../realtime/change-bus';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
-import { ChangeRepository, ChangeRow, NewChange } from '../store/change.repository';
+import { ChangeRepository, ChangeRow, LogPosition, NewChange } from '../store/change.repository';
+import { START } from '../store/log-position';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { RlsScope } from '../store/transaction-host';
-import { ArchiveReader, jsonLines } from './archive-reader';
+import { ArchiveLimits, ArchiveReader, asArchiveError, LineSplitter } from './archive-reader';
 import {
   BackupEvent,
   BackupManifest,
@@ -36,6 +39,9 @@ import {
   toBackupEvent,
   toRestoredChange,
 } from './backup-format';
+import { BackupRepository } from './backup.repository';
+import './native-crc32';
+import { Batch, BatchCutter } from './restore-batches';
 import { spoolUpload } from './upload-spool';
 
 export interface ImportResult {
@@ -45,14 +51,48 @@ export interface ImportResult {
   inserted: number;
   /** Events whose eventId was stored already (an earlier import, or never lost). */
   skipped: number;
+  /** Every event of the archive is stored now. */
+  complete: true;
 }
 
-/** Rows per INSERT, and a byte bound so a batch of large changes stays a modest statement. */
-const RESTORE_BATCH_ROWS = 1000;
-const RESTORE_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * The answer to an import that failed after some of its batches had
+ * committed: they stay, and the answer says how far it got (`complete: false`).
+ * Importing the same archive again skips the stored events and completes it.
+ */
+export function importIncomplete(cause: unknown, read: number, inserted: number): HttpException {
+  const reason =
+    cause instanceof HttpException ? cause.message : 'the database failed while writing';
+  const body = {
+    message: `The import stopped after storing ${inserted} of ${read} events (${reason}). Import the same archive again: stored events are skipped, so it completes`,
+    complete: false,
+    read,
+    inserted,
+  };
+  if (cause instanceof HttpException) return new HttpException(body, cause.getStatus(), { cause });
+  return new ImportInterruptedError(body);
+}
+
+/** A database failure midway: 503 with Retry-After, like every outage, and the import's progress. */
+class ImportInterruptedError extends ServiceUnavailableError {
+  constructor(private readonly body: { message: string }) {
+    super(body.message);
+  }
+
+  override getResponse(): object {
+    return this.body;
+  }
+}
+
+/** Rows per page of the export (each its own short read), and their stored bytes. */
+const EXPORT_PAGE_ROWS = 2000;
+const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** Characters of events.jsonl per write into the zip. */
 const EXPORT_CHUNK_CHARS = 64 * 1024;
+
+/** Connected clients hear of restored rows at most this often, not once per batch. */
+const IMPORT_NOTIFY_EVERY_MS = 1000;
 
 /** The clientId of the change notification of an import: no connected client is the writer. */
 const IMPORT_CLIENT_ID = 'backup-import';
@@ -70,17 +110,21 @@ export class BackupService {
   constructor(
     private readonly runner: RlsTransactionRunner,
     private readonly changes: ChangeRepository,
+    private readonly repository: BackupRepository,
     private readonly bus: ChangeBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
-   * Writes the archive of `scope.userId` to `out` and ends it. Rows are read
-   * in one RLS transaction through a cursor, only as fast as `out` takes the
-   * zip. `onStart` runs just before the first byte goes out: a failure before
-   * that (the database is down) leaves `out` untouched, so HTTP can still
-   * answer with an error. A failure after it destroys `out`: the archive is
-   * cut off before its manifest, which tells an importer it is incomplete.
+   * Writes the archive of `scope.userId` to `out` and ends it. It holds every
+   * row below the horizon taken at the start (final rows, docs/cursor.md), read
+   * in keyset pages, each its own short RLS transaction: however slowly `out`
+   * takes the zip, no statement or transaction stays open meanwhile (one page
+   * is read ahead). `onStart` runs just before the first byte goes out: a
+   * failure before that (the database is down) leaves `out` untouched, so HTTP
+   * can still answer with an error. A failure after it destroys `out`: the
+   * archive is cut off before its manifest, which tells an importer it is
+   * incomplete.
    */
   async exportArchive(
     scope: RlsScope,
@@ -103,41 +147,50 @@ export class BackupService {
       if (!delivered) {
         onStart();
         delivered = pipeline(output, out);
-        // The reader went away (client disconnect, disk full): stop reading rows, end the transaction.
+        // The reader went away (client disconnect, disk full): stop reading rows.
         delivered.catch((error: Error) => events.destroy(error));
       }
       return delivered;
     };
+    let ahead: Promise<ExportPage> | undefined;
     try {
-      await this.runner.runAsUser(scope, async () => {
-        const rows = await this.changes.streamAllForUser();
-        // A plain loop, not pipeline(): pipeline would wait for the cursor to close, which never
-        // happens on a connection the server has dropped.
-        // Lines go out in chunks of ~64 KB: one stream write per row would cost more than the row.
-        let lines: string[] = [];
-        let pending = 0;
-        const write = async (): Promise<void> => {
+      const { horizon, apps } = await this.runner.runAsUser(scope, () =>
+        this.repository.exportStart(),
+      );
+      const page = (after: LogPosition): Promise<ExportPage> => {
+        const read = this.runner.runAsUser(scope, async () => {
+          const rows = await this.repository.exportPage({
+            apps,
+            after,
+            horizon,
+            maxRows: EXPORT_PAGE_ROWS,
+            maxBytes: EXPORT_PAGE_BYTES,
+          });
+          // Into lines as they come, so the row objects die young.
+          const lines = new PageLines(digest);
+          for await (const row of rows) lines.add(row as ChangeRow);
+          return lines.finish();
+        });
+        // Awaited below; until then a failure must not count as unhandled.
+        read.catch(() => undefined);
+        return read;
+      };
+      ahead = page(START);
+      for (;;) {
+        const { chunks, last } = await ahead;
+        ahead = undefined;
+        // From the first page on the answer is a 200; a failure before it can still be a 503.
+        void deliver();
+        if (!last) break;
+        ahead = page(last);
+        for (const chunk of chunks) {
           if (events.destroyed) {
             throw events.errored ?? new Error('the archive output closed early');
           }
-          const chunk = Buffer.from(lines.join(''));
-          lines = [];
-          pending = 0;
           digest.update(chunk);
           if (!events.write(chunk)) await drained(events);
-        };
-        for await (const row of rows as AsyncIterable<ChangeRow>) {
-          void deliver();
-          const event = toBackupEvent(row);
-          const line = `${JSON.stringify(event)}\n`;
-          digest.add(event);
-          lines.push(line);
-          pending += line.length;
-          if (pending >= EXPORT_CHUNK_CHARS) await write();
         }
-        if (pending > 0) await write();
-      });
-      void deliver();
+      }
       events.end();
       const manifest: BackupManifest = {
         formatVersion: FORMAT_VERSION,
@@ -171,6 +224,8 @@ export class BackupService {
         output.destroy();
         out.destroy();
       }
+      // The page read ahead ends (and releases its connection) before the failure is reported.
+      await ahead?.catch(() => undefined);
       throw error;
     }
   }
@@ -195,7 +250,9 @@ export class BackupService {
     try {
       const path = join(dir, 'upload.mana');
       await spoolUpload(upload, path, maxBytes);
-      return await this.importFile(user, path);
+      return await this.importFile(user, path, {
+        maxInflateRatio: this.config.backupImportMaxInflateRatio,
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -203,17 +260,28 @@ export class BackupService {
 
   /**
    * Restores an archive for `user`. Everything is checked first (manifest,
-   * owner, sha256, count, every event, space memberships); then all events are
-   * inserted in one transaction with their eventIds and times, so importing the
-   * same archive again inserts nothing.
+   * owner, sha256, count, every event, space memberships); then the events are
+   * inserted with their eventIds and times in batches, each its own short
+   * transaction. An event stored already is skipped: importing the same
+   * archive again inserts nothing, and completes an import that failed midway
+   * (importIncomplete).
    */
-  async importFile(user: AuthenticatedUser, path: string): Promise<ImportResult> {
-    const archive = await ArchiveReader.open(path);
+  async importFile(
+    user: AuthenticatedUser,
+    path: string,
+    limits: ArchiveLimits = {},
+  ): Promise<ImportResult> {
+    const archive = await ArchiveReader.open(path, limits);
     try {
       const manifest = this.readManifest(await this.manifestText(archive), user);
-      await this.verifyEvents(archive, manifest, user);
-      const inserted = await this.runner.runAsUser(user, () => this.restore(archive, manifest));
-      return { read: manifest.eventCount, inserted, skipped: manifest.eventCount - inserted };
+      const batches = await this.verifyEvents(archive, manifest, user);
+      const inserted = await this.restore(archive, manifest, user, batches);
+      return {
+        read: manifest.eventCount,
+        inserted,
+        skipped: manifest.eventCount - inserted,
+        complete: true,
+      };
     } finally {
       archive.close();
     }
@@ -244,26 +312,48 @@ export class BackupService {
     return manifest;
   }
 
-  /** First pass: the bytes must match the manifest before any event is believed or written. */
+  /**
+   * First pass: the bytes must match the manifest before any event is believed
+   * or written. Returns the digest of every batch the restore will write.
+   */
   private async verifyEvents(
     archive: ArchiveReader,
     manifest: BackupManifest,
     user: AuthenticatedUser,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const digest = new EventsDigest();
-    // A damaged line is reported as damage to the archive (sha256), not as the bad JSON it became.
+    const cutter = new BatchCutter<undefined>();
+    const batches: string[] = [];
+    const splitter = new LineSplitter();
+    // A damaged line is reported as damage to the archive (sha256), not as the bad JSON it became;
+    // after it the rest is only hashed, not split or parsed.
     let firstProblem: Error | undefined;
-    const lines = jsonLines(await archive.open(EVENTS_ENTRY), (bytes) => digest.update(bytes));
-    for await (const { line, number } of lines) {
-      if (firstProblem) continue;
+    const onLine = (bytes: Buffer, number: number): void => {
+      if (firstProblem) return;
       try {
-        const event = parseEvent(line, number, this.config.maxSchemaVersion);
+        const event = parseEvent(bytes.toString('utf8'), number, this.config.maxSchemaVersion);
         assertMayWrite(user, event, number);
         digest.add(event);
+        const batch = cutter.add(bytes, undefined);
+        if (batch) batches.push(batch.digest);
       } catch (error) {
         firstProblem = error as Error;
       }
+    };
+    try {
+      for await (const chunk of await archive.open(EVENTS_ENTRY)) {
+        digest.update(chunk as Buffer);
+        if (firstProblem) continue;
+        try {
+          splitter.push(chunk as Buffer, onLine);
+        } catch (error) {
+          firstProblem = error as Error;
+        }
+      }
+    } catch (error) {
+      throw asArchiveError(error);
     }
+    if (!firstProblem) splitter.end(onLine);
     if (digest.sha256() !== manifest.eventsSha256) {
       throw new BadRequestException(
         'events.jsonl does not match the sha256 in manifest.json: the archive is corrupted',
@@ -275,55 +365,174 @@ export class BackupService {
         `events.jsonl holds ${digest.count} events, manifest.json says ${manifest.eventCount}`,
       );
     }
+    const last = cutter.finish();
+    if (last) batches.push(last.digest);
+    return batches;
   }
 
-  /** Second pass, inside the caller's transaction: inserts in batches; returns how many were new. */
-  private async restore(archive: ArchiveReader, manifest: BackupManifest): Promise<number> {
-    const digest = new EventsDigest();
-    const touched = new Map<string, { tables: Set<string>; spaceIds: Set<string> }>();
-    let batch: NewChange[] = [];
-    let batchBytes = 0;
+  /**
+   * Second pass: each batch, once its bytes match the verified ones, in its own
+   * transaction; returns how many events were new. Fails with
+   * importIncomplete once a batch has been stored.
+   */
+  private async restore(
+    archive: ArchiveReader,
+    manifest: BackupManifest,
+    user: AuthenticatedUser,
+    verified: readonly string[],
+  ): Promise<number> {
+    const cutter = new BatchCutter<NewChange>();
+    const splitter = new LineSplitter();
+    const ready: Batch<NewChange>[] = [];
+    const notices = new RestoreNotices(this.bus, user.userId);
     let inserted = 0;
-    let txId = 0n;
-    const flush = async (): Promise<void> => {
-      const result = await this.changes.insertBatch(batch);
-      inserted += result.inserted;
-      if (result.inserted > 0) txId = result.txId;
-      batch = [];
-      batchBytes = 0;
-    };
-    const lines = jsonLines(await archive.open(EVENTS_ENTRY), (bytes) => digest.update(bytes));
-    for await (const { line, number } of lines) {
-      const event = parseEvent(line, number, this.config.maxSchemaVersion);
-      batch.push(toRestoredChange(event));
-      batchBytes += line.length;
-      const app = touched.get(event.appId) ?? { tables: new Set(), spaceIds: new Set() };
-      app.tables.add(event.table);
-      if (event.spaceId !== null) app.spaceIds.add(event.spaceId);
-      touched.set(event.appId, app);
-      if (batch.length >= RESTORE_BATCH_ROWS || batchBytes >= RESTORE_BATCH_BYTES) await flush();
-    }
-    if (batch.length > 0) await flush();
-    // The file was verified in the first pass; a file changed since (CLI input) must not half-restore.
-    if (digest.sha256() !== manifest.eventsSha256) {
-      throw new BadRequestException(
-        'events.jsonl changed while it was being restored; nothing was imported',
-      );
-    }
-    if (inserted > 0) {
-      const { userId } = this.changes.scope;
-      for (const [appId, app] of touched) {
-        await this.bus.publishOnCommit({
-          appId,
-          userId,
-          clientId: IMPORT_CLIENT_ID,
-          tables: [...app.tables],
-          spaceIds: [...app.spaceIds],
-          txId: txId.toString(),
-        });
+    let written = 0;
+    const store = async (batch: Batch<NewChange>): Promise<void> => {
+      // The file was verified in the first pass; one changed since (CLI input) must not be written.
+      if (batch.digest !== verified[written]) {
+        throw new BadRequestException('events.jsonl changed since it was verified');
       }
+      const result = await this.runner.runAsUser(user, async () => {
+        const stored = await this.changes.insertBatch(batch.items);
+        if (stored.inserted > 0) notices.add(batch.items, stored.txId);
+        await notices.publishIfDue();
+        return stored;
+      });
+      inserted += result.inserted;
+      written++;
+    };
+    const onLine = (bytes: Buffer, number: number): void => {
+      const event = parseEvent(bytes.toString('utf8'), number, this.config.maxSchemaVersion);
+      const batch = cutter.add(bytes, toRestoredChange(event));
+      if (batch) ready.push(batch);
+    };
+    const chunks = (await archive.open(EVENTS_ENTRY))[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = (await chunks.next()) as IteratorResult<Buffer>;
+        } catch (error) {
+          throw asArchiveError(error);
+        }
+        if (next.done) break;
+        splitter.push(next.value, onLine);
+        while (ready.length > 0) await store(ready.shift()!);
+      }
+      splitter.end(onLine);
+      const last = cutter.finish();
+      if (last) ready.push(last);
+      while (ready.length > 0) await store(ready.shift()!);
+      if (written !== verified.length) {
+        throw new BadRequestException('events.jsonl changed since it was verified');
+      }
+      if (notices.pending) {
+        await this.runner.runAsUser(user, () => notices.publishIfDue(true));
+      }
+      return inserted;
+    } catch (error) {
+      await chunks.return?.();
+      if (written === 0) throw error;
+      this.logger.error(
+        `import for user ${user.userId} stopped after ${written} of ${verified.length} batches (${inserted} events stored): ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+      throw importIncomplete(error, manifest.eventCount, inserted);
     }
-    return inserted;
+  }
+}
+
+/**
+ * The change notifications of an import: what the batches since the last one
+ * touched, published from inside a batch's transaction (so only once it
+ * commits) at most every IMPORT_NOTIFY_EVERY_MS, and after the last batch.
+ */
+class RestoreNotices {
+  private touched = new Map<string, { tables: Set<string>; spaceIds: Set<string> }>();
+  private txId = 0n;
+  private lastPublished = 0;
+
+  constructor(
+    private readonly bus: ChangeBus,
+    private readonly userId: string,
+  ) {}
+
+  get pending(): boolean {
+    return this.touched.size > 0;
+  }
+
+  add(changes: readonly NewChange[], txId: bigint): void {
+    this.txId = txId;
+    for (const change of changes) {
+      const app = this.touched.get(change.appId) ?? { tables: new Set(), spaceIds: new Set() };
+      app.tables.add(change.tableName);
+      if (change.spaceId !== null) app.spaceIds.add(change.spaceId);
+      this.touched.set(change.appId, app);
+    }
+  }
+
+  async publishIfDue(last = false): Promise<void> {
+    const now = Date.now();
+    if (!this.pending || (!last && now - this.lastPublished < IMPORT_NOTIFY_EVERY_MS)) return;
+    for (const [appId, app] of this.touched) {
+      await this.bus.publishOnCommit({
+        appId,
+        userId: this.userId,
+        clientId: IMPORT_CLIENT_ID,
+        tables: [...app.tables],
+        spaceIds: [...app.spaceIds],
+        txId: this.txId.toString(),
+      });
+    }
+    this.touched = new Map();
+    this.lastPublished = now;
+  }
+}
+
+/** A page of the export as events.jsonl bytes, and where the next page starts (none: the end). */
+interface ExportPage {
+  chunks: Buffer[];
+  last?: LogPosition;
+}
+
+/**
+ * Rows as lines of events.jsonl, in chunks of ~64 KB (one stream write per row
+ * would cost more than the row). The digest counts them here; it hashes the
+ * bytes when they are written, in order.
+ */
+class PageLines {
+  private readonly chunks: Buffer[] = [];
+  private lines: string[] = [];
+  private pending = 0;
+  private last?: ChangeRow;
+
+  constructor(private readonly digest: EventsDigest) {}
+
+  add(row: ChangeRow): void {
+    const event = toBackupEvent(row);
+    const line = `${JSON.stringify(event)}\n`;
+    this.digest.add(event);
+    this.lines.push(line);
+    this.pending += line.length;
+    this.last = row;
+    if (this.pending >= EXPORT_CHUNK_CHARS) this.flush();
+  }
+
+  finish(): ExportPage {
+    this.flush();
+    const last = this.last;
+    return {
+      chunks: this.chunks,
+      last: last ? { txId: BigInt(last.txId), seq: BigInt(last.seq) } : undefined,
+    };
+  }
+
+  private flush(): void {
+    if (this.pending === 0) return;
+    this.chunks.push(Buffer.from(this.lines.join('')));
+    this.lines = [];
+    this.pending = 0;
   }
 }
 

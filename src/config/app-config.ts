@@ -44,6 +44,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Largest archive `POST /backup/import` accepts (413 beyond). */
   backupImportMaxBytes: number;
+  /** An imported entry may inflate to this many times its compressed size (413 beyond); 0: no bound. */
+  backupImportMaxInflateRatio: number;
   /** A WebSocket that has not sent `{type:'auth'}` by then is closed (1008). */
   wsAuthTimeoutMs: number;
   /** Server ping period; a socket that has not answered the previous ping is terminated. */
@@ -183,6 +185,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       1,
       Number.MAX_SAFE_INTEGER,
     ),
+    backupImportMaxInflateRatio: int(env, 'BACKUP_IMPORT_MAX_INFLATE_RATIO', 100, 0, 100_000),
     wsAuthTimeoutMs: int(env, 'WS_AUTH_TIMEOUT_MS', 10_000, 10, 600_000),
     wsPingIntervalMs: int(env, 'WS_PING_INTERVAL_MS', 30_000, 10, 3_600_000),
     wsMaxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 1_048_576, 1_024, 1_073_741_824),

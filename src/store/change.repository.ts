@@ -284,7 +284,7 @@ export class ChangeRepository {
   }
 
   /** The horizon (HORIZON_SQL); as a first statement it travels with BEGIN. */
-  private async horizon(): Promise<bigint> {
+  async horizon(): Promise<bigint> {
     const [row] = await this.tx.query<{ horizon: string }>(HORIZON_SQL);
     return BigInt(row.horizon);
   }

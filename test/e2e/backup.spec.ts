@@ -269,7 +269,7 @@ describe('backup export and import over HTTP', () => {
     const first = await importBackup(t.service.url, tokenA, exported.body);
     expect(first).toEqual({
       status: 200,
-      body: { read: rowsBefore.length, inserted: rowsBefore.length, skipped: 0 },
+      body: { read: rowsBefore.length, inserted: rowsBefore.length, skipped: 0, complete: true },
     });
     expect(await rowsOf('user-a')).toEqual(rowsBefore);
     expect(await pullsOfA()).toEqual(pullsBefore);
@@ -277,7 +277,7 @@ describe('backup export and import over HTTP', () => {
     const second = await importBackup(t.service.url, tokenA, exported.body);
     expect(second).toEqual({
       status: 200,
-      body: { read: rowsBefore.length, inserted: 0, skipped: rowsBefore.length },
+      body: { read: rowsBefore.length, inserted: 0, skipped: rowsBefore.length, complete: true },
     });
     expect(await rowsOf('user-a')).toEqual(rowsBefore);
   });
@@ -357,6 +357,71 @@ describe('backup export and import over HTTP', () => {
       await expectRefused(await zip({ schemaVersionMax: 99 }), /schema version 99/);
     });
 
+    it('a line nested 2,400 levels deep, or with 1e400: 400 naming the line', async () => {
+      const first = JSON.parse(events.toString().split('\n')[0]);
+      for (const [data, message] of [
+        [
+          `{"a":${'['.repeat(2400)}${']'.repeat(2400)}}`,
+          /line 2: data\.a(\[0\])+ is nested deeper than 64 levels/,
+        ],
+        ['{"n":1e400}', /line 2: data\.n is a number JSON cannot carry exactly/],
+      ] as const) {
+        const line = JSON.stringify({
+          ...first,
+          eventId: '5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d',
+          data: 'X',
+        }).replace('"X"', data);
+        const bad = Buffer.concat([
+          events.subarray(0, events.indexOf('\n') + 1),
+          Buffer.from(`${line}\n`),
+        ]);
+        const archive = await writeZip([
+          { name: 'events.jsonl', data: bad },
+          {
+            name: 'manifest.json',
+            data: manifestOf({
+              eventCount: 2,
+              eventsSha256: createHash('sha256').update(bad).digest('hex'),
+            }),
+          },
+        ]);
+        await expectRefused(archive, message);
+      }
+    });
+
+    it('a zip bomb: 413 from its declared size, 400 when the header understates it', async () => {
+      // 16 MB of one repeated valid line compress to a few kilobytes.
+      const line = `${events.toString().split('\n')[0]}\n`;
+      const copies = Math.ceil((16 * 1024 * 1024) / Buffer.byteLength(line));
+      const bomb = Buffer.from(line.repeat(copies));
+      const manifestEntry = {
+        name: 'manifest.json',
+        data: manifestOf({
+          eventCount: copies,
+          eventsSha256: createHash('sha256').update(bomb).digest('hex'),
+        }),
+      };
+      const archive = await writeZip([{ name: 'events.jsonl', data: bomb }, manifestEntry]);
+      expect(archive.length).toBeLessThan(bomb.length / 200);
+      await expectRefused(archive, /events\.jsonl inflates to more than \d+ bytes/, 413);
+
+      // The same, its central directory claiming 1,000 bytes: cut off as soon as it inflates more.
+      const lying = Buffer.from(archive);
+      const CENTRAL_HEADER = 0x02014b50;
+      let central = -1;
+      for (let at = 0; at + 58 <= lying.length; at++) {
+        if (
+          lying.readUInt32LE(at) === CENTRAL_HEADER &&
+          lying.toString('latin1', at + 46, at + 58) === 'events.jsonl'
+        ) {
+          central = at;
+        }
+      }
+      expect(lying.readUInt32LE(central + 24)).toBe(bomb.length);
+      lying.writeUInt32LE(1000, central + 24);
+      await expectRefused(lying, /not a readable zip/);
+    });
+
     it('a foreign space in an event (403)', async () => {
       const foreign = Buffer.from(events.toString().replace(/"space-s"/g, '"space-other"'));
       const archive = await writeZip([
@@ -368,6 +433,57 @@ describe('backup export and import over HTTP', () => {
       ]);
       await expectRefused(archive, /line \d+: not a member of space "space-other"/, 403);
     });
+  });
+
+  it('an import the database breaks off midway answers 503 with its progress; importing again completes it', async () => {
+    const user = 'user-big';
+    const token = await t.auth.token(user);
+    await t.db.pool.query(
+      `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
+       SELECT 'todo', 'tasks', 'big-' || g, $1, 'insert', jsonb_build_object('g', g), 'c'
+         FROM generate_series(1, 1500) g`,
+      [user],
+    );
+    const exported = await exportBackup(t.service.url, token);
+    expect(exported.status).toBe(200);
+    const rowsBefore = await rowsOf(user);
+    await t.db.pool.query('DELETE FROM sync_changes WHERE user_id = $1', [user]);
+    await t.db.pool.query(`
+      CREATE FUNCTION refuse_big_1200() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.record_id = 'big-1200' THEN RAISE EXCEPTION 'out of disk (test)'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_big_1200 BEFORE INSERT ON sync_changes
+        FOR EACH ROW EXECUTE FUNCTION refuse_big_1200()`);
+    let broken: Awaited<ReturnType<typeof fetch>>;
+    try {
+      broken = await fetch(`${t.service.url}/backup/import`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/zip' },
+        body: exported.body,
+      });
+    } finally {
+      await t.db.pool.query('DROP TRIGGER refuse_big_1200 ON sync_changes');
+    }
+    expect(broken.status).toBe(503);
+    expect(broken.headers.get('retry-after')).toBe('5');
+    expect(await broken.json()).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message:
+        'The import stopped after storing 1000 of 1500 events (the database failed while writing). Import the same archive again: stored events are skipped, so it completes',
+      complete: false,
+      read: 1500,
+      inserted: 1000,
+    });
+    const again = await importBackup(t.service.url, token, exported.body);
+    expect(again).toEqual({
+      status: 200,
+      body: { read: 1500, inserted: 500, skipped: 1000, complete: true },
+    });
+    expect(await rowsOf(user)).toEqual(rowsBefore);
+    await t.db.pool.query('DELETE FROM sync_changes WHERE user_id = $1', [user]);
   });
 
   describe('limits and access', () => {

@@ -1,17 +1,67 @@
-import { Logger } from '@nestjs/common';
+import { HttpException, Logger } from '@nestjs/common';
+import { createHash } from 'crypto';
 import { execFile } from 'child_process';
-import { mkdtemp, readFile, rm } from 'fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Writable } from 'stream';
 import { promisify } from 'util';
+import { BackupRepository } from '../../src/backup/backup.repository';
 import { BackupService } from '../../src/backup/backup.service';
+import { ChangeRow } from '../../src/store/change.repository';
+import { START } from '../../src/store/log-position';
 import { TransactionHost } from '../../src/store/transaction-host';
 import { readZip } from '../support/backup-archive';
 import { createStoreContext, StoreContext } from '../support/store-context';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const ROWS_OF_A = 20_000;
+/** Rows of A besides the bulk: adopted from mana-sync (tx_id 0), and small pushes into two apps. */
+const ADOPTED_OF_A = 3;
+const PUSHES_OF_A = 5;
+const ALL_OF_A = ROWS_OF_A + ADOPTED_OF_A + 2 * PUSHES_OF_A;
+
+/** A reader that takes each chunk only after `delayMs`: a phone on a slow network. */
+class ThrottledSink extends Writable {
+  readonly chunks: Buffer[] = [];
+
+  constructor(private readonly delayMs: number) {
+    super({ highWaterMark: 16 * 1024 });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.chunks.push(chunk);
+    setTimeout(done, this.delayMs);
+  }
+
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** Polls until `check` holds; fails after `limitMs` (a safety net, not a timing assertion). */
+async function eventually(check: () => Promise<boolean>, limitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('the condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The events of an archive, after checking it is whole: manifest last, count and sha256 right. */
+async function eventsOf(archive: Buffer): Promise<{ manifest: any; events: any[] }> {
+  const entries = await readZip(archive);
+  expect(entries.map((e) => e.name)).toEqual(['events.jsonl', 'manifest.json']);
+  const manifest = JSON.parse(entries[1].data.toString());
+  const events = entries[0].data
+    .toString()
+    .split('\n')
+    .filter((l) => l)
+    .map((l) => JSON.parse(l));
+  expect(manifest.eventCount).toBe(events.length);
+  expect(manifest.eventsSha256).toBe(createHash('sha256').update(entries[0].data).digest('hex'));
+  return { manifest, events };
+}
 
 /** Collects what is written; holds the first write's callback until released (a stalled reader). */
 class StalledSink extends Writable {
@@ -81,6 +131,21 @@ describe('BackupService on a real database', () => {
       `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
        VALUES ('todo', 'tasks', 'b-1', 'b', 'insert', '{}', 'c'), ('notes', 'notes', 'b-2', 'b', 'insert', '{}', 'c')`,
     );
+    // Written last, but adopted from a mana-sync database (tx_id 0): they come first in the log.
+    await db.pool.query(
+      `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id, tx_id)
+       SELECT 'todo', 'tasks', 'adopted-' || g, 'a', 'insert', '{}', 'go', 0 FROM generate_series(1, $1::int) g`,
+      [ADOPTED_OF_A],
+    );
+    for (let i = 1; i <= PUSHES_OF_A; i++) {
+      for (const app of ['notes', 'todo']) {
+        await db.pool.query(
+          `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
+           VALUES ($1, 't', $2, 'a', 'insert', '{"n":1}', 'c')`,
+          [app, `${app}-${i}`],
+        );
+      }
+    }
   });
 
   afterAll(async () => {
@@ -114,19 +179,122 @@ describe('BackupService on a real database', () => {
     ).toEqual(['b-1', 'b-2']);
   });
 
-  it('a database failure midway: logged, no manifest, the output destroyed, the connection released', async () => {
+  it('reads in keyset pages: the archive holds the rows in (tx_id, seq) order, adopted rows first, apps merged', async () => {
+    const sink = new StalledSink();
+    sink.resume();
+    await backup.exportArchive({ userId: 'a', spaceIds: [] }, sink);
+    const { manifest, events } = await eventsOf(sink.bytes);
+    const { rows } = await db.pool.query(
+      `SELECT id FROM sync_changes WHERE user_id = 'a' ORDER BY tx_id, seq`,
+    );
+    expect(events.map((e) => e.eventId)).toEqual(rows.map((r) => r.id));
+    expect(events.slice(0, ADOPTED_OF_A).map((e) => e.id)).toEqual([
+      'adopted-1',
+      'adopted-2',
+      'adopted-3',
+    ]);
+    expect(events.slice(-4).map((e) => e.id)).toEqual(['notes-4', 'todo-4', 'notes-5', 'todo-5']);
+    expect(manifest).toMatchObject({ eventCount: ALL_OF_A, apps: ['notes', 'todo'] });
+  });
+
+  it('cuts pages by stored bytes too, never below one row', async () => {
+    const repository = store.context.get(BackupRepository);
+    const read = (maxBytes: number) =>
+      store.runner.runAsUser({ userId: 'a', spaceIds: [] }, async () => {
+        const { horizon, apps } = await repository.exportStart();
+        const rows: ChangeRow[] = [];
+        const page = await repository.exportPage({
+          apps,
+          after: START,
+          horizon,
+          maxRows: 50,
+          maxBytes,
+        });
+        for await (const row of page) rows.push(row as ChangeRow);
+        return rows;
+      });
+    expect((await read(1)).map((r) => r.recordId)).toEqual(['adopted-1']);
+    expect(await read(10_000_000)).toHaveLength(50);
+    const some = await read(2_000);
+    expect(some.length).toBeGreaterThan(1);
+    expect(some.length).toBeLessThan(50);
+  });
+
+  it('holds the rows below the horizon at its start: a transaction still open then is left out', async () => {
+    const open = await db.pool.connect();
+    try {
+      await open.query('BEGIN');
+      await open.query(
+        `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
+         VALUES ('todo', 't', 'late', 'a', 'insert', '{}', 'c')`,
+      );
+      // Committed, but behind the open transaction in the log: not final yet either.
+      await db.pool.query(
+        `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
+         VALUES ('todo', 't', 'behind', 'a', 'insert', '{}', 'c')`,
+      );
+      const during = new StalledSink();
+      during.resume();
+      await backup.exportArchive({ userId: 'a', spaceIds: [] }, during);
+      const ids = (await eventsOf(during.bytes)).events.map((e) => e.id);
+      expect(ids).toHaveLength(ALL_OF_A);
+      expect(ids).not.toContain('late');
+      expect(ids).not.toContain('behind');
+      await open.query('COMMIT');
+
+      const after = new StalledSink();
+      after.resume();
+      await backup.exportArchive({ userId: 'a', spaceIds: [] }, after);
+      expect((await eventsOf(after.bytes)).events.slice(-2).map((e) => e.id)).toEqual([
+        'late',
+        'behind',
+      ]);
+    } finally {
+      await open.query('ROLLBACK').catch(() => undefined);
+      open.release();
+      await db.pool.query(`DELETE FROM sync_changes WHERE record_id IN ('late', 'behind')`);
+    }
+  });
+
+  it('a reader throttled far past the statement and idle timeouts still gets the whole, verifiable archive', async () => {
+    const slow = await createStoreContext(db.url, {
+      DB_STATEMENT_TIMEOUT_MS: '500',
+      DB_IDLE_IN_TX_TIMEOUT_MS: '500',
+    });
+    try {
+      const { rows } = await db.pool.query(
+        `SELECT id FROM sync_changes WHERE user_id = 'a' ORDER BY tx_id, seq`,
+      );
+      const sink = new ThrottledSink(40);
+      const started = Date.now();
+      const manifest = await slow.context
+        .get(BackupService)
+        .exportArchive({ userId: 'a', spaceIds: [] }, sink);
+      // The reader was slower than both timeouts by far, or this test proves nothing.
+      expect(Date.now() - started).toBeGreaterThan(4 * 500);
+      const { events } = await eventsOf(sink.bytes);
+      expect(manifest.eventCount).toBe(ALL_OF_A);
+      expect(events.map((e) => e.eventId)).toEqual(rows.map((r) => r.id));
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
+
+  it('a read failing midway: logged, no manifest, the output destroyed, the connection released', async () => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const sink = new StalledSink();
     const exporting = backup.exportArchive({ userId: 'a', spaceIds: [] }, sink);
     exporting.catch(() => undefined);
     await sink.firstWrite;
-    const { rowCount } = await db.pool.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-        WHERE datname = current_database() AND query LIKE '%WHERE user_id = $1 ORDER BY tx_id, seq'`,
-    );
-    expect(rowCount).toBe(1);
-    sink.resume();
-    await expect(exporting).rejects.toThrow(/terminat/i);
+    await eventually(async () => (await openTransactions()) === 0);
+    // The next page's read fails (as a lost database would), while the reader waits.
+    await db.pool.query('REVOKE SELECT ON sync_changes FROM sync_app');
+    try {
+      sink.resume();
+      await expect(exporting).rejects.toThrow(/permission denied/);
+    } finally {
+      await db.pool.query('GRANT SELECT ON sync_changes TO sync_app');
+    }
     expect(sink.destroyed).toBe(true);
     expect(sink.bytes.includes('manifest.json')).toBe(false);
     expect(logged).toHaveBeenCalledWith(
@@ -137,13 +305,13 @@ describe('BackupService on a real database', () => {
     expect(await openTransactions()).toBe(0);
   });
 
-  it('a reader that goes away midway stops the export and ends its transaction', async () => {
+  it('a stalled reader holds no transaction; one that goes away stops the export', async () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const sink = new StalledSink();
     const exporting = backup.exportArchive({ userId: 'a', spaceIds: [] }, sink);
     exporting.catch(() => undefined);
     await sink.firstWrite;
-    expect(await openTransactions()).toBe(1);
+    await eventually(async () => (await openTransactions()) === 0);
     sink.destroy();
     await expect(exporting).rejects.toThrow();
     expect(await openTransactions()).toBe(0);
@@ -152,7 +320,71 @@ describe('BackupService on a real database', () => {
     const complete = new StalledSink();
     complete.resume();
     const manifest = await backup.exportArchive({ userId: 'a', spaceIds: [] }, complete);
-    expect(manifest.eventCount).toBe(ROWS_OF_A);
+    expect(manifest.eventCount).toBe(ALL_OF_A);
+  });
+
+  it('imports in batches, each its own transaction; a failed import run again completes it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'backup-batches-'));
+    const file = join(dir, 'c.mana');
+    const user = { userId: 'c', spaceIds: [], membershipsAvailable: true };
+    try {
+      await db.pool.query(
+        `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
+         SELECT 'todo', 't', 'c-' || g, 'c', 'insert', jsonb_build_object('g', g), 'c'
+           FROM generate_series(1, 2500) g`,
+      );
+      const sink = new StalledSink();
+      sink.resume();
+      await backup.exportArchive(user, sink);
+      await writeFile(file, sink.bytes);
+      await db.pool.query(`DELETE FROM sync_changes WHERE user_id = 'c'`);
+
+      // The database refuses the 1,500th row: the first batch (1,000) stays committed.
+      await db.pool.query(`
+        CREATE FUNCTION refuse_c_1500() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.record_id = 'c-1500' THEN RAISE EXCEPTION 'disk full (test)'; END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER refuse_c_1500 BEFORE INSERT ON sync_changes
+          FOR EACH ROW EXECUTE FUNCTION refuse_c_1500()`);
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      let failure: unknown;
+      try {
+        await backup.importFile(user, file);
+      } catch (error) {
+        failure = error;
+      } finally {
+        await db.pool.query('DROP TRIGGER refuse_c_1500 ON sync_changes');
+      }
+      expect(failure).toBeInstanceOf(HttpException);
+      expect((failure as HttpException).getStatus()).toBe(503);
+      expect((failure as HttpException).getResponse()).toEqual({
+        message: expect.stringMatching(
+          /^The import stopped after storing 1000 of 2500 events .*Import the same archive again/,
+        ),
+        complete: false,
+        read: 2500,
+        inserted: 1000,
+      });
+
+      expect(await backup.importFile(user, file)).toEqual({
+        read: 2500,
+        inserted: 1500,
+        skipped: 1000,
+        complete: true,
+      });
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n, count(DISTINCT tx_id)::int AS transactions,
+                count(DISTINCT record_id)::int AS records
+           FROM sync_changes WHERE user_id = 'c'`,
+      );
+      // 1,000 + (1,000 + 500): three batches, three transactions.
+      expect(rows[0]).toEqual({ n: 2500, transactions: 3, records: 2500 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await db.pool.query(`DELETE FROM sync_changes WHERE user_id = 'c'`);
+    }
   });
 
   it('the CLI exports and imports with the same service (npm run backup)', async () => {
@@ -174,7 +406,7 @@ describe('BackupService on a real database', () => {
 
       await db.pool.query(`DELETE FROM sync_changes WHERE user_id = 'b'`);
       const imported = await run(['import', '--user', 'b', '--in', file]);
-      expect(imported.stdout).toContain('{"read":2,"inserted":2,"skipped":0}');
+      expect(imported.stdout).toContain('{"read":2,"inserted":2,"skipped":0,"complete":true}');
       const { rows } = await db.pool.query(
         `SELECT record_id FROM sync_changes WHERE user_id = 'b' ORDER BY seq`,
       );
