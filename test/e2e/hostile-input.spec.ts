@@ -105,7 +105,8 @@ function random(seed: number): () => number {
 }
 
 const SEED = Number(process.env.SEED ?? Date.now() % 1_000_000);
-const REQUESTS = 120;
+// FUZZ_REQUESTS=5000 for a longer run than CI's.
+const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 120);
 
 describe(`garbage pushes over HTTP (SEED=${SEED})`, () => {
   const t = useService({}, { membershipApi: false });
