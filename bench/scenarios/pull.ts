@@ -28,6 +28,7 @@ export const pullScenario: Scenario = {
     let serviceMs = 0;
     let bytes = 0;
     ctx.log(`pull: service, ${repeats} catch-ups of ${expected} rows`);
+    const cpuBefore = ctx.service.cpuSeconds();
     try {
       for (let r = 0; r < repeats; r++) {
         const seen = new Set<string>();
@@ -63,6 +64,8 @@ export const pullScenario: Scenario = {
     } finally {
       await http.close();
     }
+    // The service's own work per page (process CPU): steadier than latency on a shared machine.
+    const cpuMsPerPage = ((ctx.service.cpuSeconds() - cpuBefore) * 1000) / pageMs.length;
 
     ctx.log('pull: the same statements raw over pg');
     const client = await connect(ctx.db.url);
@@ -157,6 +160,12 @@ export const pullScenario: Scenario = {
           reference: `raw pg ${fmt(rawRate)}`,
           ratio: fmtRatio(serviceRate / rawRate),
         }),
+        row({
+          scenario: '',
+          metric: 'service CPU per page ms',
+          service: fmt(cpuMsPerPage, 2),
+          reference: 'process CPU over the catch-ups ÷ pages',
+        }),
       ],
       notes,
       figures: {
@@ -169,7 +178,7 @@ export const pullScenario: Scenario = {
         firstPagesMs: firstPages,
         lastPagesMs: lastPages,
         plan,
-        service: { pageMs: s, rowsPerSecond: serviceRate, rows: serviceRows },
+        service: { pageMs: s, rowsPerSecond: serviceRate, rows: serviceRows, cpuMsPerPage },
         raw: { pageMs: raw, rowsPerSecond: rawRate, rows: rawRows },
       },
     };

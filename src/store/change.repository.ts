@@ -68,8 +68,6 @@ export interface InsertNotification {
   after: string;
 }
 
-type SizedRow = ChangeRow & { bytes: number; bytesBefore: string; pageRows: string };
-
 /** A point in the change log: every row at or before it (in (tx_id, seq) order) is behind the reader. */
 export interface LogPosition {
   txId: bigint;
@@ -95,8 +93,16 @@ export interface ChangesSinceQuery {
   horizon?: bigint;
 }
 
+/** A row of a page: the change as clients receive it, already JSON text, and its position. */
+export interface WireRow {
+  /** The wire change (WIRE_CHANGE_SQL), never parsed in JavaScript. */
+  wire: string;
+  txId: string;
+  seq: string;
+}
+
 export interface ChangesPage {
-  rows: ChangeRow[];
+  rows: WireRow[];
   /** The byte budget ended the page before `limit` rows or the horizon: more rows follow. */
   truncated: boolean;
   /**
@@ -106,10 +112,49 @@ export interface ChangesPage {
   horizon: bigint;
 }
 
+/** created_at as the API writes times: ISO-8601 UTC with microseconds. */
+const CREATED_AT_SQL = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 const COLUMNS = `id, app_id AS "appId", table_name AS "tableName", record_id AS "recordId",
   user_id AS "userId", op, data, field_meta AS "fieldMeta", client_id AS "clientId",
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAt", schema_version AS "schemaVersion", space_id AS "spaceId",
+  ${CREATED_AT_SQL} AS "createdAt", schema_version AS "schemaVersion", space_id AS "spaceId",
   actor, origin, tx_id AS "txId", seq`;
+
+/**
+ * A row as clients receive it (the protocol's server→client projection), built as JSON
+ * text by PostgreSQL so that JavaScript neither parses the record nor stringifies it
+ * again. Keys in the protocol's order; `spaceId`, `actor` (also a JSON null) and `origin`
+ * only when set. insert → `data` (none: `{}`); update → `fields` rebuilt from data and
+ * field_meta as `{value, at}`, `at` being the row's created_at where field_meta has no
+ * time; delete → `deletedAt` when data holds one as a string (else a hard delete).
+ * Record values are jsonb's own text. test/integration/wire-projection.spec.ts holds it
+ * equal to the reference projection in JavaScript.
+ */
+export const WIRE_CHANGE_SQL = `'{"eventId":' || to_json(id::text)::text
+  || ',"schemaVersion":' || schema_version::text
+  || ',"table":' || to_json(table_name)::text
+  || ',"id":' || to_json(record_id)::text
+  || ',"op":' || to_json(op)::text
+  || CASE op
+       WHEN 'insert' THEN ',"data":' || coalesce(nullif(data, 'null'::jsonb), '{}'::jsonb)::text
+       WHEN 'update' THEN ',"fields":' || coalesce(
+         (SELECT '{' || string_agg(to_json(f.key)::text || ':{"value":' || f.value::text
+                   || ',"at":' || coalesce(nullif(field_meta -> f.key, 'null'::jsonb)::text,
+                                           to_json(${CREATED_AT_SQL})::text)
+                   || '}', ',') || '}'
+            FROM jsonb_each(CASE WHEN jsonb_typeof(data) = 'object' THEN data END) f),
+         '{}')
+       ELSE CASE WHEN jsonb_typeof(data -> 'deletedAt') = 'string'
+                 THEN ',"deletedAt":' || (data -> 'deletedAt')::text ELSE '' END
+     END
+  || coalesce(',"spaceId":' || to_json(space_id)::text, '')
+  || CASE WHEN actor IS NULL OR actor = 'null'::jsonb THEN '' ELSE ',"actor":' || actor::text END
+  || coalesce(',"origin":' || to_json(origin)::text, '')
+  || '}'`;
+
+/** The columns WIRE_CHANGE_SQL reads, and the position. */
+const WIRE_COLUMNS = `id, schema_version, table_name, record_id, op, data, field_meta, created_at,
+  space_id, actor, origin, tx_id AS "txId", seq`;
 
 /**
  * The oldest transaction of this database that may still add rows: the smallest
@@ -246,10 +291,12 @@ export class ChangeRepository {
     }
     if (q.excludeClientId !== undefined) filters.push(`client_id <> ${param(q.excludeClientId)}`);
     const limit = param(q.limit);
-    // Rows stored before payload_bytes existed count with their stored size.
+    // Rows stored before payload_bytes existed count with their stored size (a NULL
+    // column counts 0: a NULL size would drop the row from the running sum's page).
     const branch = (owner: string): string =>
-      `SELECT ${COLUMNS},
-              coalesce(payload_bytes, pg_column_size(data) + pg_column_size(field_meta)
+      `SELECT ${WIRE_COLUMNS},
+              coalesce(payload_bytes, coalesce(pg_column_size(data), 0)
+                + coalesce(pg_column_size(field_meta), 0)
                 + coalesce(pg_column_size(actor), 0)) AS bytes
          FROM sync_changes
         WHERE ${owner} AND ${filters.join(' AND ')}
@@ -264,22 +311,24 @@ export class ChangeRepository {
              UNION ALL
              (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
+    // The wire text is built last, for the rows returned only.
+    const wire = `${WIRE_CHANGE_SQL} AS wire, "txId", seq`;
     if (q.maxBytes === undefined) {
-      const rows = await this.tx.query<ChangeRow>(page, params);
+      const rows = await this.tx.query<WireRow>(
+        `SELECT ${wire} FROM (${page}) page ORDER BY "txId", seq`,
+        params,
+      );
       return { rows, horizon, truncated: false };
     }
     // The running sum needs only the sizes: the rows past the budget are never detoasted.
-    const sql = `SELECT * FROM (
+    const sql = `SELECT ${wire}, "pageRows" FROM (
         SELECT page.*, sum(bytes) OVER (ORDER BY "txId", seq) - bytes AS "bytesBefore",
                count(*) OVER () AS "pageRows"
           FROM (${page}) page) sized
       WHERE "bytesBefore" < ${param(q.maxBytes)}
       ORDER BY "txId", seq`;
-    const sized = await this.tx.query<SizedRow>(sql, params);
-    const truncated = sized.length > 0 && sized.length < Number(sized[0].pageRows);
-    const rows = sized.map(
-      ({ bytes: _bytes, bytesBefore: _before, pageRows: _rows, ...row }) => row,
-    );
+    const rows = await this.tx.query<WireRow & { pageRows: string }>(sql, params);
+    const truncated = rows.length > 0 && rows.length < Number(rows[0].pageRows);
     return { rows, horizon, truncated };
   }
 

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from './transaction-host';
 
-export interface IdempotencyRecord<T> {
+export interface IdempotencyRecord {
   requestHash: string;
-  /** Null only while the first request is still in flight (never after it committed). */
-  response: T | null;
+  /** The answer as JSON text; null only while the first request is still in flight (never after it committed). */
+  response: string | null;
 }
 
 /** Stored answers of pushes with an Idempotency-Key; runs in the caller's RLS transaction. */
@@ -17,7 +17,7 @@ export class IdempotencyRepository {
    * earlier request's record. A concurrent request with the same key waits on
    * the unique index until the first one commits or rolls back.
    */
-  async claim<T>(key: string, requestHash: string): Promise<IdempotencyRecord<T> | undefined> {
+  async claim(key: string, requestHash: string): Promise<IdempotencyRecord | undefined> {
     const { userId } = this.tx.scope;
     const claimed = (await this.tx.query(
       `INSERT INTO sync_idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
@@ -27,17 +27,18 @@ export class IdempotencyRepository {
     )) as unknown[];
     if (claimed.length > 0) return undefined;
     const [record] = (await this.tx.query(
-      `SELECT request_hash AS "requestHash", response FROM sync_idempotency_keys
+      `SELECT request_hash AS "requestHash", response::text AS response FROM sync_idempotency_keys
         WHERE user_id = $1 AND key = $2`,
       [userId, key],
-    )) as IdempotencyRecord<T>[];
+    )) as IdempotencyRecord[];
     return record;
   }
 
-  async saveResponse(key: string, response: unknown): Promise<void> {
+  /** `response`: the answer's JSON text. */
+  async saveResponse(key: string, response: string): Promise<void> {
     await this.tx.query(
       `UPDATE sync_idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
-      [this.tx.scope.userId, key, JSON.stringify(response)],
+      [this.tx.scope.userId, key, response],
     );
   }
 }

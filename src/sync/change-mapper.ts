@@ -1,7 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
-import { ChangeRow, NewChange } from '../store/change.repository';
+import { NewChange } from '../store/change.repository';
 import { ChangeDto, FieldChange } from './dto/change.dto';
-import { ServerChange } from './dto/sync-response.dto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -103,33 +102,4 @@ function spaceIdOf(change: ChangeDto, index: number): string | null {
   if (candidate === undefined || candidate === null || candidate === '') return null;
   if (typeof candidate !== 'string') reject(index, 'spaceId', 'must be a string');
   return candidate;
-}
-
-/** A stored row as clients receive it. */
-export function toServerChange(row: ChangeRow): ServerChange {
-  const change: ServerChange = {
-    eventId: row.id,
-    schemaVersion: row.schemaVersion,
-    table: row.tableName,
-    id: row.recordId,
-    op: row.op,
-  };
-  const data = row.data ?? {};
-  if (row.op === 'insert') {
-    change.data = data;
-  } else if (row.op === 'update') {
-    const meta = row.fieldMeta ?? {};
-    change.fields = Object.fromEntries(
-      Object.entries(data).map(([name, value]) => [
-        name,
-        { value, at: meta[name] ?? row.createdAt },
-      ]),
-    );
-  } else if (typeof data.deletedAt === 'string') {
-    change.deletedAt = data.deletedAt;
-  }
-  if (row.spaceId !== null) change.spaceId = row.spaceId;
-  if (row.actor !== null && row.actor !== undefined) change.actor = row.actor;
-  if (row.origin !== null) change.origin = row.origin;
-  return change;
 }

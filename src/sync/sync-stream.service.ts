@@ -8,8 +8,10 @@ import { ChangeEvent } from '../realtime/change-bus';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
+import { JsonText } from '../common/json-text';
 import { parseSince, SyncCursor } from './sync-cursor';
 import { SyncService } from './sync.service';
+import { changesEventText } from './wire-page';
 
 export interface StreamRequest {
   user: AuthenticatedUser;
@@ -60,19 +62,23 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     let closed = false;
     let chain = Promise.resolve();
 
-    const send = async (event: string, data: unknown): Promise<void> => {
-      if (closed) return;
-      if (!res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)) {
+    const drained = (): Promise<void> =>
+      new Promise<void>((resolve) => {
         // Both listeners go once either fires: a long stream waits for drain many times.
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.once('drain', done);
-          res.once('close', done);
-        });
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      });
+
+    /** One event; its data is written chunk by chunk (the changes are the store's JSON text). */
+    const send = async (event: string, data: JsonText): Promise<void> => {
+      for (const chunk of data.framed(`event: ${event}\ndata: `, '\n\n').chunks()) {
+        if (closed) return;
+        if (!res.write(chunk)) await drained();
       }
     };
 
@@ -87,19 +93,14 @@ export class SyncStreamService implements BeforeApplicationShutdown {
             clientId: request.clientId,
           }),
         );
-        const { response } = result;
-        cursors.set(table, parseSince(response.syncedUntil));
-        if (always || response.serverChanges.length > 0) {
-          await send('changes', {
-            table,
-            changes: response.serverChanges,
-            syncedUntil: response.syncedUntil,
-            hasMore: response.hasMore,
-          });
+        const { page } = result;
+        cursors.set(table, parseSince(page.syncedUntil));
+        if (always || page.changes.length > 0) {
+          await send('changes', changesEventText(table, page));
           // Live events are the stream's notifications; the catch-up is not.
           if (!always) this.metrics.recordNotificationsSent('sse');
         }
-        if (!response.hasMore) return;
+        if (!page.hasMore) return;
       }
     };
 
@@ -143,7 +144,9 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     const unsubscribe = this.gate.subscribe(onChange);
     const unsubscribeResync = this.gate.onResync(onResync);
     const heartbeat = setInterval(() => {
-      schedule(() => send('heartbeat', { time: new Date().toISOString() }));
+      schedule(() =>
+        send('heartbeat', new JsonText(JSON.stringify({ time: new Date().toISOString() }), [], '')),
+      );
     }, this.config.sseHeartbeatMs);
     const membershipRefresh = setInterval(
       () => void refreshMemberships(),

@@ -10,6 +10,7 @@ import {
   Query,
   Req,
   Res,
+  StreamableFile,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
@@ -74,13 +75,13 @@ export class SyncController {
   })
   @ApiErrorResponses(403, 413, 422, 429)
   @UseInterceptors(RlsTransactionInterceptor)
-  push(
+  async push(
     @Param('appId', AppIdPipe) appId: string,
     @Body(PushBodyPipe) body: PushDto,
     @CurrentUser() user: AuthenticatedUser,
     @Headers('x-client-id') headerClientId?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
-  ): Promise<SyncResponse> {
+  ): Promise<StreamableFile> {
     const clientId = headerClientId || body.clientId;
     if (!clientId) {
       throw new BadRequestException('clientId is required (body or X-Client-Id header)');
@@ -88,7 +89,9 @@ export class SyncController {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new BadRequestException('Idempotency-Key must be 1-200 visible ASCII characters');
     }
-    return this.sync.push(appId, clientId, body, user, idempotencyKey);
+    // The answer's changes are JSON text from the store: written as they are, in chunks.
+    const answer = await this.sync.push(appId, clientId, body, user, idempotencyKey);
+    return answer.toStreamableFile();
   }
 
   @Get(':appId/pull')
@@ -96,12 +99,14 @@ export class SyncController {
   @ApiOkResponse({ type: SyncResponse, description: 'One page of changes of the collection' })
   @ApiErrorResponses(429)
   @UseInterceptors(RlsTransactionInterceptor)
-  pull(
+  async pull(
     @Param('appId', AppIdPipe) appId: string,
     @Query() query: PullQueryDto,
     @Headers('x-client-id') headerClientId?: string,
-  ): Promise<SyncResponse> {
-    return this.sync.pull(appId, query.collection, query.since, headerClientId || query.clientId);
+  ): Promise<StreamableFile> {
+    const clientId = headerClientId || query.clientId;
+    const answer = await this.sync.pull(appId, query.collection, query.since, clientId);
+    return answer.toStreamableFile();
   }
 
   @Get(':appId/stream')

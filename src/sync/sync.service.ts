@@ -14,10 +14,11 @@ import { assertMayWriteSpaces } from '../spaces/space-write.policy';
 import { ChangeRepository, NewChange } from '../store/change.repository';
 import { IdempotencyRepository } from '../store/idempotency.repository';
 import { TransactionHost } from '../store/transaction-host';
-import { schemaVersionOf, toNewChange, toServerChange } from './change-mapper';
+import { JsonText } from '../common/json-text';
+import { schemaVersionOf, toNewChange } from './change-mapper';
 import { PushDto } from './dto/push.dto';
-import { SyncResponse } from './dto/sync-response.dto';
 import { InvalidCursorError, nextCursor, parseSince, SyncCursor } from './sync-cursor';
+import { syncResponseText, WirePage } from './wire-page';
 
 export interface ReadRequest {
   appId: string;
@@ -28,7 +29,7 @@ export interface ReadRequest {
 }
 
 export interface ReadResult {
-  response: SyncResponse;
+  page: WirePage;
   horizon: bigint;
 }
 
@@ -54,7 +55,7 @@ export class SyncService {
     body: PushDto,
     user: AuthenticatedUser,
     idempotencyKey?: string,
-  ): Promise<SyncResponse> {
+  ): Promise<JsonText> {
     const since = cursorOf(body.since);
     const max = this.config.maxSchemaVersion;
     const ctx = {
@@ -75,8 +76,11 @@ export class SyncService {
       if (replay) return replay;
     }
     const horizon = rows.length > 0 ? await this.store(rows, appId, clientId, user) : undefined;
-    const { response } = await this.read({ appId, since, clientId }, horizon);
-    if (idempotencyKey !== undefined) await this.idempotency.saveResponse(idempotencyKey, response);
+    const { page } = await this.read({ appId, since, clientId }, horizon);
+    const response = syncResponseText(page);
+    if (idempotencyKey !== undefined) {
+      await this.idempotency.saveResponse(idempotencyKey, response.toString());
+    }
     return response;
   }
 
@@ -110,28 +114,33 @@ export class SyncService {
    * The stored answer of an earlier push with this key, or undefined when the
    * key is new (and now claimed by this push, in its transaction).
    */
-  private async replayOf(key: string, request: unknown): Promise<SyncResponse | undefined> {
+  private async replayOf(key: string, request: unknown): Promise<JsonText | undefined> {
     const hash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    const earlier = await this.idempotency.claim<SyncResponse>(key, hash);
+    const earlier = await this.idempotency.claim(key, hash);
     if (!earlier) return undefined;
     if (earlier.requestHash !== hash || !earlier.response) {
       throw new UnprocessableEntityException(
         'Idempotency-Key was already used for a different request',
       );
     }
-    return earlier.response;
+    return new JsonText(earlier.response, [], '');
   }
 
   /** One page of changes of one collection since `since`. */
-  async pull(appId: string, collection: string, since: string | undefined, clientId?: string) {
-    const { response } = await this.read({
+  async pull(
+    appId: string,
+    collection: string,
+    since: string | undefined,
+    clientId?: string,
+  ): Promise<JsonText> {
+    const { page } = await this.read({
       appId,
       table: collection,
       since: cursorOf(since),
       clientId,
     });
-    this.metrics.recordPull(appId, response.serverChanges.length);
-    return response;
+    this.metrics.recordPull(appId, page.changes.length);
+    return syncResponseText(page);
   }
 
   /**
@@ -155,9 +164,8 @@ export class SyncService {
     const lastRow = rows[rows.length - 1];
     const last = lastRow && { txId: BigInt(lastRow.txId), seq: BigInt(lastRow.seq) };
     return {
-      response: {
-        serverChanges: rows.map(toServerChange),
-        conflicts: [],
+      page: {
+        changes: rows.map((row) => row.wire),
         syncedUntil: nextCursor(request.since, { last, full, horizon: page.horizon }, Date.now()),
         hasMore: full,
       },

@@ -6,7 +6,7 @@
  * stored row (`toServerChange`). Values and field times are kept exactly, with
  * JavaScript's own comparisons, so odd times behave as they do in a browser.
  */
-import { toServerChange } from '../../src/sync/change-mapper';
+import { toServerChange } from './wire-projection';
 import type { ChangeRow } from '../../src/store/change.repository';
 
 const FIELD_META_KEY = '__fieldMeta';
