@@ -12,7 +12,7 @@ import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
-import { AppIdPipe } from '../sync/app-id.pipe';
+import { isAppId } from '../common/wire-rules';
 import { ChangeEvent } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry, SocketSession } from './socket-registry';
@@ -48,7 +48,6 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
   private readonly logger = new Logger('WebSocket');
   private readonly sessions = new Map<WebSocket, SocketSession>();
   private readonly deadlines = new Map<SocketSession, NodeJS.Timeout>();
-  private readonly appIds = new AppIdPipe();
   private heartbeat?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private closing = false;
@@ -196,7 +195,9 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     try {
       const { pathname } = new URL(path, 'ws://localhost');
       const rest = pathname.slice(WS_PATH.length).replace(/^\/|\/$/g, '');
-      return rest === '' ? undefined : this.appIds.transform(decodeURIComponent(rest));
+      if (rest === '') return undefined;
+      const appId = decodeURIComponent(rest);
+      return isAppId(appId) ? appId : null;
     } catch {
       return null;
     }
