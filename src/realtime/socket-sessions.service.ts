@@ -4,7 +4,6 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  Optional,
 } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
@@ -58,7 +57,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     private readonly auth: AuthService,
     private readonly gate: VisibilityGate,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -225,7 +224,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     };
     let sent = 0;
     for (const session of this.registry.recipients(event)) if (this.send(session, message)) sent++;
-    if (sent > 0) this.metrics?.recordNotificationsSent('websocket', sent);
+    if (sent > 0) this.metrics.recordNotificationsSent('websocket', sent);
   }
 
   /** Terminates sockets that did not answer the last ping (or sit on a full buffer), pings the rest. */
