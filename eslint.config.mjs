@@ -18,8 +18,8 @@ export default tseslint.config(
     },
   },
   {
-    // Operations code, the store, config and common are leaves: features register with them, never the reverse.
-    files: ['src/{store,config,common,metrics,health}/**/*.ts'],
+    // Operations code (metrics, health, logging, limits), the store, config and common are leaves: features register with them, never the reverse.
+    files: ['src/{store,config,common,metrics,health,logging,limits}/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -27,7 +27,7 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(\\.\\./)+(sync|realtime|backup|spaces|billing|compaction)(/|$)',
-              message: 'store, config, common, metrics and health never import a feature module.',
+              message: 'store, config, common and operations code never import a feature module.',
             },
           ],
         },
