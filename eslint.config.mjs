@@ -18,6 +18,23 @@ export default tseslint.config(
     },
   },
   {
+    // Operations code (metrics, health, logging, limits), the store, config and common are leaves: features register with them, never the reverse.
+    files: ['src/{store,config,common,metrics,health,logging,limits}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(sync|realtime|backup|spaces|billing|compaction)(/|$)',
+              message: 'store, config, common and operations code never import a feature module.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['jest.config.js'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
   },

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Inject, Logger, Module, OnModuleInit, Type } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { BillingCheck } from './billing-check';
 import { BillingGuard } from './billing.guard';
 import { CreditsBillingCheck } from './credits-billing.check';
@@ -8,7 +9,14 @@ import { CreditsBillingCheck } from './credits-billing.check';
 @Global()
 @Module({})
 export class BillingModule implements OnModuleInit {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  /** The mana-credits lookup's cache counts itself; a replaced check has none. */
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    check: BillingCheck,
+    metrics: MetricsService,
+  ) {
+    if (check instanceof CreditsBillingCheck) metrics.cacheLookups('billing', check.cache);
+  }
 
   /** `check` replaces the mana-credits lookup (see docs/extending.md). */
   static forRoot(check: Type<BillingCheck> = CreditsBillingCheck): DynamicModule {

@@ -30,6 +30,18 @@ describe('TtlCache', () => {
     expect(await cache.get('k', async () => ({ value: `v${++n}`, ttlMs: 0 }))).toBe('v3');
   });
 
+  it('keeps no failed load: the error reaches every waiter and the next get loads again', async () => {
+    const cache = new TtlCache<string>();
+    const failing = async (): Promise<{ value: string; ttlMs: number }> => {
+      throw new Error('down');
+    };
+    await expect(Promise.all([cache.get('k', failing), cache.get('k', failing)])).rejects.toThrow(
+      'down',
+    );
+    expect(await cache.get('k', async () => ({ value: 'up', ttlMs: 1000 }))).toBe('up');
+    expect([cache.hits, cache.misses]).toEqual([0, 2]);
+  });
+
   it('drops the oldest entry when full', async () => {
     const cache = new TtlCache<string>(2);
     for (const key of ['a', 'b', 'c'])

@@ -1,47 +1,43 @@
-interface Entry<V> {
+import { LRUCache } from 'lru-cache';
+
+/** What a load answers: the value and how long to keep it (0: not at all). */
+export interface Loaded<V> {
   value: V;
-  expiresAt: number;
+  ttlMs: number;
 }
 
+type Load<V> = () => Promise<Loaded<V>>;
+
 /**
- * A small per-key cache with expiry and single flight: concurrent misses for
- * one key share one load. Failed loads are not cached here; callers decide
- * (by returning a value with its own TTL).
+ * A per-key cache with expiry and single flight (lru-cache's fetch: concurrent
+ * misses for one key share one load). Each load sets its own TTL, so callers
+ * keep failures shorter or not at all; it counts its hits and misses for
+ * `/metrics`.
  */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, Entry<V>>();
-  private readonly loading = new Map<string, Promise<V>>();
+  private readonly lru: LRUCache<string, Loaded<V>, Load<V>>;
   hits = 0;
   misses = 0;
 
-  constructor(private readonly maxEntries = 100_000) {}
-
-  async get(key: string, load: () => Promise<{ value: V; ttlMs: number }>): Promise<V> {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt > Date.now()) {
-      this.hits++;
-      return entry.value;
-    }
-    const pending = this.loading.get(key);
-    if (pending) return pending;
-    this.misses++;
-    const promise = load()
-      .then(({ value, ttlMs }) => {
-        if (ttlMs > 0) this.set(key, value, ttlMs);
-        return value;
-      })
-      .finally(() => this.loading.delete(key));
-    this.loading.set(key, promise);
-    return promise;
+  constructor(maxEntries = 100_000) {
+    this.lru = new LRUCache<string, Loaded<V>, Load<V>>({
+      max: maxEntries,
+      fetchMethod: async (_key, _stale, { context, options }) => {
+        const loaded = await context();
+        options.ttl = loaded.ttlMs;
+        return loaded;
+      },
+    });
   }
 
-  private set(key: string, value: V, ttlMs: number): void {
-    if (this.entries.size >= this.maxEntries) {
-      // Oldest insertion first: Map keeps insertion order.
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+  async get(key: string, load: Load<V>): Promise<V> {
+    const status: LRUCache.Status<string, Loaded<V>, Load<V>> = {};
+    const pending = this.lru.fetch(key, { context: load, status });
+    if (status.fetch === 'hit') this.hits++;
+    else if (status.fetch !== 'inflight') this.misses++;
+    const loaded = (await pending)!;
+    // lru-cache reads a TTL of 0 as "forever"; here it means "do not keep".
+    if (loaded.ttlMs <= 0 && this.lru.peek(key) === loaded) this.lru.delete(key);
+    return loaded.value;
   }
 }

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { releasePostgresConnection } from '../store/driver-internals';
 import { CompactionRepository } from './compaction.repository';
 
 /** Any fixed 64-bit number, the same on every instance: one pass at a time. */
@@ -73,7 +74,7 @@ export class CompactionRunner {
           });
       }
       // A connection that failed to roll back or unlock is destroyed, which also frees the lock.
-      await queryRunner['releasePostgresConnection'](broken);
+      await releasePostgresConnection(queryRunner, broken);
     }
   }
 }

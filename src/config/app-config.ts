@@ -1,11 +1,9 @@
 import type { LevelWithSilent } from 'pino';
 import { compactionRoleFromEnv } from './compaction-role';
+import { ConfigError } from './config-error';
 import { rlsRoleFromEnv } from './rls-role';
 
-/** Thrown for any invalid environment value; main.ts prints its message as one line. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 export interface AppConfig {
   port: number;

@@ -1,4 +1,4 @@
-import { ConfigError } from './app-config';
+import { ConfigError } from './config-error';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 

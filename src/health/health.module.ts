@@ -9,5 +9,7 @@ import { ReadinessService } from './readiness.service';
   imports: [TerminusModule, MigrationModule],
   controllers: [HealthController],
   providers: [HealthService, ReadinessService],
+  // Features register the connections and listener state that `/health` reports.
+  exports: [HealthService],
 })
 export class HealthModule {}

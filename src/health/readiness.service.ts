@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { HealthCheckResult } from '@nestjs/terminus';
 import { MigrationService } from '../migration/migration.service';
-import { NotificationListener } from '../realtime/notification-listener';
 import { DatabaseProbe } from '../store/database-probe';
+import { HealthService } from './health.service';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -15,7 +15,7 @@ export class ReadinessService {
     private readonly indicators: HealthIndicatorService,
     private readonly database: DatabaseProbe,
     private readonly migrations: MigrationService,
-    private readonly listener: NotificationListener,
+    private readonly liveness: HealthService,
   ) {}
 
   /** Resolves the report; throws terminus' 503 when a check is down. */
@@ -35,7 +35,7 @@ export class ReadinessService {
           .withTimeout(CHECK_TIMEOUT_MS),
       () => {
         const session = this.indicators.check('changeListener');
-        return this.listener.listening ? session.up() : session.down('reconnecting');
+        return this.liveness.changeListenerUp ? session.up() : session.down('reconnecting');
       },
     ]);
   }

@@ -27,6 +27,8 @@ export function requestIdOf(header: string | string[] | undefined): string {
  * Written by hand rather than with pino-http: one line and one listener per request,
  * and the request's child logger (for logs made while handling it) is only built
  * when something logs.
+ * nestjs-pino is not used for the same reason: it runs on pino-http (its CPU cost is
+ * measured in docs/performance.md).
  */
 export function requestLoggingMiddleware(root: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { ChangeOp } from '../store/sync-change.entity';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Distinct `app` label values kept; any app id can be pushed to, so later ones share one series. */
 const MAX_APP_LABELS = 200;
@@ -8,11 +7,18 @@ const OTHER_APPS = '_other';
 
 export type NotificationChannel = 'websocket' | 'sse';
 
+/** A cache's own running totals, mirrored into `sync_cache_lookups_total` at scrape time. */
+export interface CacheLookupCounts {
+  readonly hits: number;
+  readonly misses: number;
+}
+
 /**
  * The service's Prometheus registry and the counters request handling feeds.
  * One registry per application (not prom-client's global one), so several
- * apps in one process (tests) never collide. Gauges read at scrape time live
- * in StateGauges.
+ * apps in one process (tests) never collide. State other parts own (pool,
+ * streams, sockets, caches) is registered by its owner through `gauge` and
+ * `cacheLookups` and read when Prometheus scrapes, so nothing is stale.
  */
 @Injectable()
 export class MetricsService {
@@ -62,8 +68,41 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly caches = new Map<string, CacheLookupCounts>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    const caches = this.caches;
+    new Counter({
+      name: 'sync_cache_lookups_total',
+      help: 'Lookups of the membership and billing caches, by result (hit, miss)',
+      labelNames: ['cache', 'result'] as const,
+      registers: [this.registry],
+      collect(this: Counter<'cache' | 'result'>) {
+        this.reset();
+        for (const [cache, counts] of caches) {
+          this.inc({ cache, result: 'hit' }, counts.hits);
+          this.inc({ cache, result: 'miss' }, counts.misses);
+        }
+      },
+    });
+  }
+
+  /** A gauge of state its owner holds, read by `read` at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(read());
+      },
+    });
+  }
+
+  /** Mirrors a cache's hit and miss totals as `sync_cache_lookups_total{cache}`. */
+  cacheLookups(cache: string, counts: CacheLookupCounts): void {
+    this.caches.set(cache, counts);
   }
 
   /** Called once per finished HTTP request; `route` is the pattern (`/sync/:appId`), never the URL. */
@@ -74,9 +113,9 @@ export class MetricsService {
   }
 
   /** Call after COMMIT only: rolled-back pushes stored nothing. */
-  recordChangesStored(appId: string, ops: readonly ChangeOp[]): void {
+  recordChangesStored(appId: string, ops: readonly string[]): void {
     const app = this.appLabel(appId);
-    const counts = new Map<ChangeOp, number>();
+    const counts = new Map<string, number>();
     for (const op of ops) counts.set(op, (counts.get(op) ?? 0) + 1);
     for (const [op, count] of counts) this.changesStored.inc({ app, op }, count);
   }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { HorizonHolder, HorizonRepository, HorizonSample } from '../store/horizon.repository';
 import { HorizonMonitor } from './horizon-monitor';
 
@@ -22,9 +23,11 @@ describe('HorizonMonitor', () => {
       warnings.push(String(message));
     });
     const repository = { sample: async () => sample } as unknown as HorizonRepository;
-    monitor = new HorizonMonitor(repository, {
-      dbIdleInTransactionTimeoutMs: 10_000,
-    } as AppConfig);
+    monitor = new HorizonMonitor(
+      repository,
+      { dbIdleInTransactionTimeoutMs: 10_000 } as AppConfig,
+      new MetricsService(),
+    );
   });
 
   afterEach(() => {

@@ -4,7 +4,6 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  Optional,
 } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { AppConfig } from '../config/app-config';
@@ -38,24 +37,22 @@ export class HorizonMonitor implements OnApplicationBootstrap, BeforeApplication
   constructor(
     private readonly repository: HorizonRepository,
     @Inject(APP_CONFIG) config: AppConfig,
-    @Optional() metrics?: MetricsService,
+    metrics: MetricsService,
   ) {
     const idle = config.dbIdleInTransactionTimeoutMs;
     this.stallMs = idle > 0 ? Math.floor(idle / 2) : DEFAULT_STALL_MS;
-    if (metrics) {
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
-      const monitor = this;
-      new Gauge({
-        name: 'sync_horizon_lag_seconds',
-        help: 'How long the oldest running write transaction of the database has held the cursor horizon behind the newest one (0: none)',
-        registers: [metrics.registry],
-        async collect(this: Gauge) {
-          // A database that is down leaves the last value; the scrape itself must not fail.
-          const sample = await monitor.sample().catch(() => undefined);
-          if (sample) this.set(monitor.lagSeconds(sample));
-        },
-      });
-    }
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const monitor = this;
+    new Gauge({
+      name: 'sync_horizon_lag_seconds',
+      help: 'How long the oldest running write transaction of the database has held the cursor horizon behind the newest one (0: none)',
+      registers: [metrics.registry],
+      async collect(this: Gauge) {
+        // A database that is down leaves the last value; the scrape itself must not fail.
+        const sample = await monitor.sample().catch(() => undefined);
+        if (sample) this.set(monitor.lagSeconds(sample));
+      },
+    });
   }
 
   onApplicationBootstrap(): void {

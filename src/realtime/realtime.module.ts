@@ -1,4 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { HealthModule } from '../health/health.module';
+import { HealthService } from '../health/health.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { ChangeBus } from './change-bus';
 import { ChangeNotificationRepository } from './change-notification.repository';
 import { HorizonMonitor } from './horizon-monitor';
@@ -17,6 +20,7 @@ import { HorizonRepository } from '../store/horizon.repository';
  */
 @Global()
 @Module({
+  imports: [HealthModule],
   providers: [
     ChangeNotificationRepository,
     NotificationListener,
@@ -31,4 +35,24 @@ import { HorizonRepository } from '../store/horizon.repository';
   ],
   exports: [ChangeBus, SocketRegistry, NotificationListener, VisibilityGate, HorizonMonitor],
 })
-export class RealtimeModule {}
+export class RealtimeModule {
+  /** What `/health` and `/metrics` show of the sockets and the listener, registered by their owner. */
+  constructor(
+    sockets: SocketRegistry,
+    listener: NotificationListener,
+    health: HealthService,
+    metrics: MetricsService,
+  ) {
+    health.registerSockets(() => ({
+      websockets: sockets.connectionCount,
+      authenticatedWebsockets: sockets.authenticatedCount,
+      users: sockets.userCount,
+    }));
+    health.registerChangeListener(() => listener.listening);
+    metrics.gauge(
+      'sync_websocket_connections_open',
+      'Open WebSocket connections',
+      () => sockets.connectionCount,
+    );
+  }
+}

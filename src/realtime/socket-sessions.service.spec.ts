@@ -3,6 +3,7 @@ import { EventEmitter } from 'events';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry } from './socket-registry';
@@ -70,7 +71,14 @@ describe('SocketSessions', () => {
     const memberships = { spaceIdsOf: async () => [] } as unknown as SocketMemberships;
     // Stands in for the VisibilityGate too: both deliver events to subscribers.
     const gate = bus as unknown as VisibilityGate;
-    sessions = new SocketSessions(new SocketRegistry(), memberships, auth, gate, config);
+    sessions = new SocketSessions(
+      new SocketRegistry(),
+      memberships,
+      auth,
+      gate,
+      config,
+      new MetricsService(),
+    );
     sessions.onApplicationBootstrap();
   });
 

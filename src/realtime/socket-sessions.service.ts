@@ -4,7 +4,6 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  Optional,
 } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
@@ -12,7 +11,7 @@ import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
-import { AppIdPipe } from '../sync/app-id.pipe';
+import { isAppId } from '../common/wire-rules';
 import { ChangeEvent } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry, SocketSession } from './socket-registry';
@@ -48,7 +47,6 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
   private readonly logger = new Logger('WebSocket');
   private readonly sessions = new Map<WebSocket, SocketSession>();
   private readonly deadlines = new Map<SocketSession, NodeJS.Timeout>();
-  private readonly appIds = new AppIdPipe();
   private heartbeat?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private closing = false;
@@ -59,7 +57,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     private readonly auth: AuthService,
     private readonly gate: VisibilityGate,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -196,7 +194,9 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     try {
       const { pathname } = new URL(path, 'ws://localhost');
       const rest = pathname.slice(WS_PATH.length).replace(/^\/|\/$/g, '');
-      return rest === '' ? undefined : this.appIds.transform(decodeURIComponent(rest));
+      if (rest === '') return undefined;
+      const appId = decodeURIComponent(rest);
+      return isAppId(appId) ? appId : null;
     } catch {
       return null;
     }
@@ -224,7 +224,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     };
     let sent = 0;
     for (const session of this.registry.recipients(event)) if (this.send(session, message)) sent++;
-    if (sent > 0) this.metrics?.recordNotificationsSent('websocket', sent);
+    if (sent > 0) this.metrics.recordNotificationsSent('websocket', sent);
   }
 
   /** Terminates sockets that did not answer the last ping (or sit on a full buffer), pings the rest. */

@@ -40,7 +40,8 @@ describe('VisibilityGate', () => {
         return { horizon, nextXid: horizon, holders: [] };
       },
     } as unknown as HorizonMonitor;
-    gate = new VisibilityGate(bus, monitor);
+    const listener = { onConnect: () => undefined } as unknown as NotificationListener;
+    gate = new VisibilityGate(bus, monitor, listener);
     received = [];
     gate.subscribe((e) => received.push(e));
   });

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
 import { HorizonMonitor } from './horizon-monitor';
 import { NotificationListener } from './notification-listener';
@@ -50,9 +50,9 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   constructor(
     private readonly bus: ChangeBus,
     private readonly monitor: HorizonMonitor,
-    @Optional() listener?: NotificationListener,
+    listener: NotificationListener,
   ) {
-    listener?.onConnect(() => void this.resync());
+    listener.onConnect(() => void this.resync());
   }
 
   get listenerCount(): number {

@@ -2,6 +2,7 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
+import { releasePostgresConnection } from './driver-internals';
 
 /**
  * Settings of every user-data transaction, transaction-local: the unprivileged role and the
@@ -101,8 +102,7 @@ export class RlsSession {
   /** Back to the pool; a connection that failed (or may still be in a transaction) is destroyed. */
   async release(broken?: Error): Promise<void> {
     this.client?.off('error', this.onLost).off('end', this.onLost);
-    // TypeORM keeps the pg-pool overload that destroys a connection private.
-    await this.queryRunner['releasePostgresConnection'](broken ?? this.lost);
+    await releasePostgresConnection(this.queryRunner, broken ?? this.lost);
   }
 
   private readonly onLost = (error?: Error): void => {

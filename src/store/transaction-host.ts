@@ -23,7 +23,8 @@ interface ActiveTransaction {
 
 /**
  * Carries the current RLS-scoped transaction through async calls, from the
- * interceptor (or gateway, stream, CLI) down to the repositories.
+ * interceptor (or an SSE read, backup export and import) down to the
+ * repositories. The WebSocket gateway opens none: it reads no user data.
  */
 @Injectable()
 export class TransactionHost {

@@ -1,10 +1,24 @@
 import { Module } from '@nestjs/common';
+import { HealthModule } from '../health/health.module';
+import { HealthService } from '../health/health.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { SyncStreamService } from './sync-stream.service';
 import { SyncController } from './sync.controller';
 import { SyncService } from './sync.service';
 
 @Module({
+  imports: [HealthModule],
   controllers: [SyncController],
   providers: [SyncService, SyncStreamService],
 })
-export class SyncModule {}
+export class SyncModule {
+  /** The open SSE streams, as `/health` and `/metrics` show them. */
+  constructor(streams: SyncStreamService, health: HealthService, metrics: MetricsService) {
+    health.registerSseStreams(() => streams.openStreams);
+    metrics.gauge(
+      'sync_sse_streams_open',
+      'Open server-sent-event streams',
+      () => streams.openStreams,
+    );
+  }
+}
