@@ -6,7 +6,7 @@ import {
   MAX_JSON_DEPTH,
 } from '../common/json-bounds';
 import { ChangeRow, NewChange } from '../store/change.repository';
-import type { ChangeOp } from '../store/sync-change.entity';
+import type { ChangeOp } from '../store/change-op';
 
 /**
  * The backup archive (docs/backup.md): a zip holding `events.jsonl`, one change

@@ -3,8 +3,10 @@ import type { PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { Readable } from 'stream';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { ChangeRepository, ChangeRow, LogPosition } from '../store/change.repository';
+import { ChangeRepository, ChangeRow } from '../store/change.repository';
+import { LogPosition } from '../store/log-position';
 import { TransactionHost } from '../store/transaction-host';
+import { endOnFailedCursor } from '../store/driver-internals';
 
 /** The columns of an exported row, as ChangeRow (times ISO-8601 UTC with microseconds, exact). */
 const COLUMNS: [sql: string, name: keyof ChangeRow][] = [
@@ -126,11 +128,6 @@ export class BackupRepository {
     const queryRunner = this.tx.manager.queryRunner as PostgresQueryRunner;
     const client = (await queryRunner.connect()) as PoolClient;
     const stream = new QueryStream(sql, params, { batchSize: CURSOR_BATCH_ROWS });
-    // As in ChangeRepository.streamAllForUser: pg-cursor's close() never calls back on a
-    // connection the server dropped (node-postgres #2588); a failed cursor has nothing to close.
-    const closeCursor = stream._destroy.bind(stream);
-    stream._destroy = (error: Error, callback: (error?: Error | null) => void) =>
-      stream.cursor.state === 'error' ? callback(error) : closeCursor(error, callback);
-    return client.query(stream);
+    return client.query(endOnFailedCursor(stream));
   }
 }

@@ -3,8 +3,10 @@ import type { Readable } from 'stream';
 import QueryStream from 'pg-query-stream';
 import type { PoolClient } from 'pg';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { ChangeOp } from './sync-change.entity';
+import { ChangeOp } from './change-op';
+import { LogPosition } from './log-position';
 import { RlsScope, TransactionHost } from './transaction-host';
+import { endOnFailedCursor } from './driver-internals';
 
 /** A change ready to be appended; `userId` comes from the transaction's scope, never from here. */
 export interface NewChange {
@@ -66,12 +68,6 @@ export interface InsertNotification {
   channel: string;
   before: string;
   after: string;
-}
-
-/** A point in the change log: every row at or before it (in (tx_id, seq) order) is behind the reader. */
-export interface LogPosition {
-  txId: bigint;
-  seq: bigint;
 }
 
 export interface ChangesSinceQuery {
@@ -351,12 +347,6 @@ export class ChangeRepository {
       [userId],
       { batchSize },
     );
-    // pg-cursor's close() never calls back on a connection the server dropped (node-postgres
-    // #2588), so the stream would never emit its error and its reader would wait forever. A
-    // cursor that failed has nothing left to close: end the stream with the error at once.
-    const closeCursor = stream._destroy.bind(stream);
-    stream._destroy = (error: Error, callback: (error?: Error | null) => void) =>
-      stream.cursor.state === 'error' ? callback(error) : closeCursor(error, callback);
-    return client.query(stream);
+    return client.query(endOnFailedCursor(stream));
   }
 }

@@ -1,7 +1,6 @@
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
-import { SyncChange } from './sync-change.entity';
 
 /** The one place the TypeORM DataSource is described: the service, ormconfig.ts and tests use it. */
 export function dataSourceOptions(
@@ -14,7 +13,6 @@ export function dataSourceOptions(
   return {
     type: 'postgres',
     url,
-    entities: [SyncChange],
     migrations: MIGRATIONS,
     migrationsTableName: 'sync_migrations',
     migrationsTransactionMode: 'each',

@@ -1,11 +1,11 @@
 import type { Pool } from 'pg';
+import type QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 
 /**
  * Every place the store reaches past TypeORM's or pg's public API, so an
- * upgrade of either has one file to check. (The pg-cursor `_destroy` patch of
- * the export stream still sits next to its only use, ChangeRepository.streamAllForUser.)
+ * upgrade of either has one file to check.
  */
 
 /** TypeORM's PostgresDriver keeps the pg Pool as `master`; undefined once the DataSource is closed. */
@@ -23,4 +23,16 @@ export function releasePostgresConnection(
   broken?: Error,
 ): Promise<void> {
   return queryRunner['releasePostgresConnection'](broken);
+}
+
+/**
+ * pg-cursor's close() never calls back on a connection the server dropped (node-postgres
+ * #2588), so the stream would never emit its error and its reader would wait forever. A
+ * cursor that failed has nothing left to close: end the stream with the error at once.
+ */
+export function endOnFailedCursor(stream: QueryStream): QueryStream {
+  const closeCursor = stream._destroy.bind(stream);
+  stream._destroy = (error: Error, callback: (error?: Error | null) => void) =>
+    stream.cursor.state === 'error' ? callback(error) : closeCursor(error, callback);
+  return stream;
 }

@@ -1,5 +1,4 @@
-import { LogPosition } from '../store/change.repository';
-import { START } from '../store/log-position';
+import { LogPosition, START } from '../store/log-position';
 
 /**
  * The sync cursor (`syncedUntil` / `since`), see docs/cursor.md.

@@ -16,7 +16,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import type { ChangeOp } from '../../store/sync-change.entity';
+import type { ChangeOp } from '../../store/change-op';
 
 export const OPS: ChangeOp[] = ['insert', 'update', 'delete'];
 

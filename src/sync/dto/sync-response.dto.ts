@@ -1,6 +1,6 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { ANY_JSON, FieldChange, OPS } from './change.dto';
-import type { ChangeOp } from '../../store/sync-change.entity';
+import type { ChangeOp } from '../../store/change-op';
 
 /** A stored change as clients receive it. */
 @ApiExtraModels(FieldChange)

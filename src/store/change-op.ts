@@ -1,0 +1,2 @@
+/** What a change does to its record; the `op` column of `sync_changes` and of the wire. */
+export type ChangeOp = 'insert' | 'update' | 'delete';
