@@ -2,13 +2,18 @@ import { Controller, Get, Headers, HttpCode, Post, Req, Res, UseGuards } from '@
 import type { Request, Response } from 'express';
 import { AuthGuard } from '../auth/auth.guard';
 import { AuthenticatedUser, CurrentUser } from '../auth/authenticated-user';
+import { NoRequestTimeout } from '../limits/request-timeout.interceptor';
 import { MembershipGuard } from '../spaces/membership.guard';
 import { archiveFileName } from './backup-format';
 import { BackupService, ImportResult } from './backup.service';
 
-/** Outside the billing gate on purpose: a user can always take their data out and bring it back. */
+/**
+ * Outside the billing gate on purpose: a user can always take their data out and bring it back.
+ * Archives stream for as long as they take, so no route here has a request timeout.
+ */
 @Controller('backup')
 @UseGuards(AuthGuard)
+@NoRequestTimeout()
 export class BackupController {
   constructor(private readonly backup: BackupService) {}
 
