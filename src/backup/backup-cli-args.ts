@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /** The command line of `npm run backup` (parsed apart from the app, so it is cheap to test). */
 export const USAGE = `usage: npm run backup -- export --user <id> --out <file.mana>
        npm run backup -- import --user <id> --in <file.mana>`;
@@ -9,23 +11,27 @@ export type CliCommand =
 export class UsageError extends Error {}
 
 export function parseCliArgs(argv: readonly string[]): CliCommand {
-  const [command, ...rest] = argv;
-  const options = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const name = rest[i];
-    const value = rest[i + 1];
-    if (!/^--(user|out|in)$/.test(name) || value === undefined || value.startsWith('--')) {
-      throw new UsageError(`unexpected argument "${name}"`);
-    }
-    options.set(name.slice(2), value);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { user: { type: 'string' }, out: { type: 'string' }, in: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    // parseArgs explains over several lines; the first names the argument, and the usage follows.
+    throw new UsageError((error as Error).message.split('\n')[0], { cause: error });
   }
-  const userId = options.get('user');
-  if (!userId) throw new UsageError('--user is required');
-  if (command === 'export' && options.has('out') && !options.has('in')) {
-    return { command, userId, file: options.get('out')! };
+  const { positionals, values } = parsed;
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const [command] = positionals;
+  if (!values.user) throw new UsageError('--user is required');
+  if (command === 'export' && values.out !== undefined && values.in === undefined) {
+    return { command, userId: values.user, file: values.out };
   }
-  if (command === 'import' && options.has('in') && !options.has('out')) {
-    return { command, userId, file: options.get('in')! };
+  if (command === 'import' && values.in !== undefined && values.out === undefined) {
+    return { command, userId: values.user, file: values.in };
   }
   throw new UsageError(
     command === 'export' || command === 'import' ? 'missing --out/--in' : 'unknown command',
