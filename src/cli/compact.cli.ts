@@ -1,13 +1,13 @@
 import 'reflect-metadata';
-import { DynamicModule, Global, INestApplicationContext, Module } from '@nestjs/common';
+import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CompactionPassModule } from '../compaction/compaction.module';
 import { CompactionService, describeReport } from '../compaction/compaction.service';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
-import { MetricsService } from '../metrics/metrics.service';
 import { MigrationModule } from '../migration/migration.module';
 import { StoreModule } from '../store/store.module';
+import { CliMetricsModule } from './cli-metrics.module';
 import { parseCompactArgs, USAGE } from './compact-cli-args';
 
 /**
@@ -15,11 +15,6 @@ import { parseCompactArgs, USAGE } from './compact-cli-args';
  * pass over the whole log (or one user's rows), on DATABASE_URL or the embedded
  * database, with only the store, migrations and the pass booted.
  */
-/** The pass counts into a registry of its own here: nothing scrapes a command. */
-@Global()
-@Module({ providers: [MetricsService], exports: [MetricsService] })
-class CliMetricsModule {}
-
 @Module({})
 export class CompactCliModule {
   static forRoot(config: AppConfig): DynamicModule {

@@ -1,22 +1,56 @@
 import 'reflect-metadata';
+import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createWriteStream } from 'fs';
-import { AppModule } from '../app.module';
-import { loadConfig } from '../config/app-config';
+import { BackupRepository } from '../backup/backup.repository';
+import { BackupService } from '../backup/backup.service';
+import { AppConfig, loadConfig } from '../config/app-config';
+import { ConfigModule } from '../config/config.module';
+import { MigrationModule } from '../migration/migration.module';
+import { ChangeBus } from '../realtime/change-bus';
+import { ChangeNotificationRepository } from '../realtime/change-notification.repository';
+import { NotificationListener } from '../realtime/notification-listener';
+import { PostgresChangeBus } from '../realtime/postgres-change-bus';
 import { MembershipProvider } from '../spaces/membership-provider';
-import { BackupService } from './backup.service';
+import { SpacesModule } from '../spaces/spaces.module';
+import { StoreModule } from '../store/store.module';
 import { CliCommand, parseCliArgs, USAGE } from './backup-cli-args';
+import { CliMetricsModule } from './cli-metrics.module';
 
 /**
  * Operators' entry to the same BackupService the endpoints use:
  *   npm run backup -- export --user <id> --out file.mana
  *   npm run backup -- import --user <id> --in file.mana
- * Configured by the service's environment (DATABASE_URL, MANA_AUTH_URL, ...).
+ * Configured by the service's environment (DATABASE_URL, MANA_AUTH_URL, ...),
+ * with only the store, migrations, memberships and the change bus booted.
  */
+@Module({})
+export class BackupCliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: BackupCliModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        StoreModule,
+        MigrationModule,
+        CliMetricsModule,
+        SpacesModule.forRoot(),
+      ],
+      providers: [
+        BackupService,
+        BackupRepository,
+        // An import tells running instances through NOTIFY, as the endpoint does.
+        ChangeNotificationRepository,
+        NotificationListener,
+        { provide: ChangeBus, useClass: PostgresChangeBus },
+      ],
+    };
+  }
+}
 
 async function run(cli: CliCommand): Promise<string> {
   const config = loadConfig();
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+  const context = await NestFactory.createApplicationContext(BackupCliModule.forRoot(config), {
     logger: ['error', 'warn'],
     abortOnError: false,
   });
