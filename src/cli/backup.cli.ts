@@ -1,21 +1,16 @@
 import 'reflect-metadata';
-import { DynamicModule, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { createWriteStream } from 'fs';
 import { BackupRepository } from '../backup/backup.repository';
 import { BackupService } from '../backup/backup.service';
-import { AppConfig, loadConfig } from '../config/app-config';
-import { ConfigModule } from '../config/config.module';
-import { MigrationModule } from '../migration/migration.module';
+import { loadConfig } from '../config/app-config';
 import { ChangeBus } from '../realtime/change-bus';
 import { ChangeNotificationRepository } from '../realtime/change-notification.repository';
 import { NotificationListener } from '../realtime/notification-listener';
 import { PostgresChangeBus } from '../realtime/postgres-change-bus';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { SpacesModule } from '../spaces/spaces.module';
-import { StoreModule } from '../store/store.module';
 import { CliCommand, parseCliArgs, USAGE } from './backup-cli-args';
-import { CliMetricsModule } from './cli-metrics.module';
+import { createCliContext, errorMessage } from './cli.module';
 
 /**
  * Operators' entry to the same BackupService the endpoints use:
@@ -24,35 +19,19 @@ import { CliMetricsModule } from './cli-metrics.module';
  * Configured by the service's environment (DATABASE_URL, MANA_AUTH_URL, ...),
  * with only the store, migrations, memberships and the change bus booted.
  */
-@Module({})
-export class BackupCliModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: BackupCliModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        StoreModule,
-        MigrationModule,
-        CliMetricsModule,
-        SpacesModule.forRoot(),
-      ],
-      providers: [
-        BackupService,
-        BackupRepository,
-        // An import tells running instances through NOTIFY, as the endpoint does.
-        ChangeNotificationRepository,
-        NotificationListener,
-        { provide: ChangeBus, useClass: PostgresChangeBus },
-      ],
-    };
-  }
-}
 
 async function run(cli: CliCommand): Promise<string> {
   const config = loadConfig();
-  const context = await NestFactory.createApplicationContext(BackupCliModule.forRoot(config), {
-    logger: ['error', 'warn'],
-    abortOnError: false,
+  const context = await createCliContext(config, {
+    imports: [SpacesModule.forRoot()],
+    providers: [
+      BackupService,
+      BackupRepository,
+      // An import tells running instances through NOTIFY, as the endpoint does.
+      ChangeNotificationRepository,
+      NotificationListener,
+      { provide: ChangeBus, useClass: PostgresChangeBus },
+    ],
   });
   try {
     const backup = context.get(BackupService);
@@ -63,7 +42,7 @@ async function run(cli: CliCommand): Promise<string> {
         return `exported ${manifest.eventCount} events of user ${cli.userId} to ${cli.file} (sha256 ${manifest.eventsSha256})`;
       } catch (error) {
         throw new Error(
-          `${message(error)}; ${cli.file} is incomplete (no manifest), do not keep it`,
+          `${errorMessage(error)}; ${cli.file} is incomplete (no manifest), do not keep it`,
           {
             cause: error,
           },
@@ -86,16 +65,12 @@ async function run(cli: CliCommand): Promise<string> {
   }
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 if (require.main === module) {
   let cli: CliCommand;
   try {
     cli = parseCliArgs(process.argv.slice(2));
   } catch (error) {
-    console.error(`${message(error)}\n${USAGE}`);
+    console.error(`${errorMessage(error)}\n${USAGE}`);
     process.exit(2);
   }
   run(cli).then(
@@ -103,7 +78,7 @@ if (require.main === module) {
       process.stdout.write(`${summary}\n`);
     },
     (error: unknown) => {
-      console.error(`backup failed: ${message(error)}`);
+      console.error(`backup failed: ${errorMessage(error)}`);
       process.exitCode = 1;
     },
   );
