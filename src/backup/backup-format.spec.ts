@@ -1,6 +1,6 @@
 import { crc32 } from 'zlib';
 import { LineSplitter } from './archive-reader';
-import { parseCliArgs, UsageError } from './backup-cli-args';
+import { parseCliArgs, UsageError } from '../cli/backup-cli-args';
 import { archiveFileName, isStorableTime, parseEvent, parseManifest } from './backup-format';
 import './native-crc32';
 import { BatchCutter } from './restore-batches';

@@ -12,9 +12,7 @@ import { readFileSync } from 'fs';
 import { mkdtemp, rm } from 'fs/promises';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { PassThrough, Readable, Writable } from 'stream';
-import { pipeline } from 'stream/promises';
-import { ZipFile } from 'yazl';
+import { Readable, Writable } from 'stream';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -26,6 +24,7 @@ import { LogPosition, START } from '../store/log-position';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { RlsScope } from '../store/transaction-host';
 import { ArchiveLimits, ArchiveReader, asArchiveError, LineSplitter } from './archive-reader';
+import { ArchiveWriter, ExportPage, PageLines } from './archive-writer';
 import {
   BackupEvent,
   BackupManifest,
@@ -36,7 +35,6 @@ import {
   MAX_MANIFEST_BYTES,
   parseEvent,
   parseManifest,
-  toBackupEvent,
   toRestoredChange,
 } from './backup-format';
 import { BackupRepository } from './backup.repository';
@@ -88,9 +86,6 @@ class ImportInterruptedError extends ServiceUnavailableError {
 const EXPORT_PAGE_ROWS = 2000;
 const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
 
-/** Characters of events.jsonl per write into the zip. */
-const EXPORT_CHUNK_CHARS = 64 * 1024;
-
 /** Connected clients hear of restored rows at most this often, not once per batch. */
 const IMPORT_NOTIFY_EVERY_MS = 1000;
 
@@ -131,27 +126,7 @@ export class BackupService {
     out: Writable,
     onStart: () => void = () => undefined,
   ): Promise<BackupManifest> {
-    const createdAt = new Date();
-    const digest = new EventsDigest();
-    const zip = new ZipFile();
-    const events = new PassThrough();
-    // Its failures are read from `events.destroyed` by the loop below; without a listener an
-    // 'error' emitted while the loop waits on the database would be an uncaught exception.
-    events.on('error', () => undefined);
-    zip.addReadStream(events, EVENTS_ENTRY, { mtime: createdAt });
-    const output = zip.outputStream as unknown as Readable;
-    const zipFailed = new Promise<never>((_, reject) => zip.on('error', reject));
-    zipFailed.catch(() => undefined);
-    let delivered: Promise<void> | undefined;
-    const deliver = (): Promise<void> => {
-      if (!delivered) {
-        onStart();
-        delivered = pipeline(output, out);
-        // The reader went away (client disconnect, disk full): stop reading rows.
-        delivered.catch((error: Error) => events.destroy(error));
-      }
-      return delivered;
-    };
+    const writer = new ArchiveWriter(out, onStart);
     let ahead: Promise<ExportPage> | undefined;
     try {
       const { horizon, apps } = await this.runner.runAsUser(scope, () =>
@@ -167,7 +142,7 @@ export class BackupService {
             maxBytes: EXPORT_PAGE_BYTES,
           });
           // Into lines as they come, so the row objects die young.
-          const lines = new PageLines(digest);
+          const lines = new PageLines(writer.digest);
           for await (const row of rows) lines.add(row as ChangeRow);
           return lines.finish();
         });
@@ -180,23 +155,17 @@ export class BackupService {
         const { chunks, last } = await ahead;
         ahead = undefined;
         // From the first page on the answer is a 200; a failure before it can still be a 503.
-        void deliver();
+        void writer.start();
         if (!last) break;
         ahead = page(last);
-        for (const chunk of chunks) {
-          if (events.destroyed) {
-            throw events.errored ?? new Error('the archive output closed early');
-          }
-          digest.update(chunk);
-          if (!events.write(chunk)) await drained(events);
-        }
+        await writer.write(chunks);
       }
-      events.end();
+      const { digest } = writer;
       const manifest: BackupManifest = {
         formatVersion: FORMAT_VERSION,
         schemaVersion: this.config.maxSchemaVersion,
         userId: scope.userId,
-        createdAt: createdAt.toISOString(),
+        createdAt: writer.createdAt.toISOString(),
         eventCount: digest.count,
         eventsSha256: digest.sha256(),
         apps: digest.apps,
@@ -204,26 +173,15 @@ export class BackupService {
         schemaVersionMin: digest.schemaVersionMin,
         schemaVersionMax: digest.schemaVersionMax,
       };
-      zip.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), MANIFEST_ENTRY, {
-        mtime: createdAt,
-      });
-      zip.end();
-      await Promise.race([deliver(), zipFailed]);
+      await writer.finish(manifest);
       return manifest;
     } catch (error) {
       this.logger.error(
-        `export for user ${scope.userId} failed after ${digest.count} events, the archive has no manifest: ${
+        `export for user ${scope.userId} failed after ${writer.digest.count} events, the archive has no manifest: ${
           error instanceof Error ? error.message : error
         }`,
       );
-      events.destroy();
-      if (delivered) {
-        // Without an error argument: the streams' pipeline is settled and no longer listens for
-        // 'error', so an error here would surface as an uncaught exception. The reader sees the
-        // connection cut, and an archive without its manifest.
-        output.destroy();
-        out.destroy();
-      }
+      writer.abort();
       // The page read ahead ends (and releases its connection) before the failure is reported.
       await ahead?.catch(() => undefined);
       throw error;
@@ -490,52 +448,6 @@ class RestoreNotices {
   }
 }
 
-/** A page of the export as events.jsonl bytes, and where the next page starts (none: the end). */
-interface ExportPage {
-  chunks: Buffer[];
-  last?: LogPosition;
-}
-
-/**
- * Rows as lines of events.jsonl, in chunks of ~64 KB (one stream write per row
- * would cost more than the row). The digest counts them here; it hashes the
- * bytes when they are written, in order.
- */
-class PageLines {
-  private readonly chunks: Buffer[] = [];
-  private lines: string[] = [];
-  private pending = 0;
-  private last?: ChangeRow;
-
-  constructor(private readonly digest: EventsDigest) {}
-
-  add(row: ChangeRow): void {
-    const event = toBackupEvent(row);
-    const line = `${JSON.stringify(event)}\n`;
-    this.digest.add(event);
-    this.lines.push(line);
-    this.pending += line.length;
-    this.last = row;
-    if (this.pending >= EXPORT_CHUNK_CHARS) this.flush();
-  }
-
-  finish(): ExportPage {
-    this.flush();
-    const last = this.last;
-    return {
-      chunks: this.chunks,
-      last: last ? { txId: BigInt(last.txId), seq: BigInt(last.seq) } : undefined,
-    };
-  }
-
-  private flush(): void {
-    if (this.pending === 0) return;
-    this.chunks.push(Buffer.from(this.lines.join('')));
-    this.lines = [];
-    this.pending = 0;
-  }
-}
-
 /** Restores follow the same space rule as pushes; the message names the line. */
 function assertMayWrite(user: AuthenticatedUser, event: BackupEvent, lineNumber: number): void {
   try {
@@ -548,29 +460,6 @@ function assertMayWrite(user: AuthenticatedUser, event: BackupEvent, lineNumber:
     }
     throw error;
   }
-}
-
-/** Waits until `stream` wants more; fails when it errors or closes first (its reader is gone). */
-function drained(stream: Writable): Promise<void> {
-  // Already destroyed (the reader went away meanwhile): its 'close' has been emitted.
-  if (stream.destroyed) {
-    return Promise.reject(stream.errored ?? new Error('the archive output closed early'));
-  }
-  return new Promise((resolve, reject) => {
-    const settle = (error?: Error): void => {
-      stream.off('drain', onDrain);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = (): void => settle();
-    const onError = (error: Error): void => settle(error);
-    const onClose = (): void => settle(new Error('the archive output closed early'));
-    stream.on('drain', onDrain);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-  });
 }
 
 /** `<name>/<version>` of the nearest package.json: the same from src/ (ts-node, jest) and dist/. */

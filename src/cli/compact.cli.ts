@@ -1,13 +1,9 @@
 import 'reflect-metadata';
-import { DynamicModule, Global, INestApplicationContext, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { INestApplicationContext } from '@nestjs/common';
 import { CompactionPassModule } from '../compaction/compaction.module';
 import { CompactionService, describeReport } from '../compaction/compaction.service';
 import { AppConfig, loadConfig } from '../config/app-config';
-import { ConfigModule } from '../config/config.module';
-import { MetricsService } from '../metrics/metrics.service';
-import { MigrationModule } from '../migration/migration.module';
-import { StoreModule } from '../store/store.module';
+import { createCliContext, errorMessage } from './cli.module';
 import { parseCompactArgs, USAGE } from './compact-cli-args';
 
 /**
@@ -15,37 +11,10 @@ import { parseCompactArgs, USAGE } from './compact-cli-args';
  * pass over the whole log (or one user's rows), on DATABASE_URL or the embedded
  * database, with only the store, migrations and the pass booted.
  */
-/** The pass counts into a registry of its own here: nothing scrapes a command. */
-@Global()
-@Module({ providers: [MetricsService], exports: [MetricsService] })
-class CliMetricsModule {}
-
-@Module({})
-export class CompactCliModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: CompactCliModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        StoreModule,
-        MigrationModule,
-        CliMetricsModule,
-        CompactionPassModule,
-      ],
-    };
-  }
-}
 
 /** The store, migrations and the pass, without HTTP or the schedule (also used by the bench). */
 export function createCompactionContext(config: AppConfig): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(CompactCliModule.forRoot(config), {
-    logger: ['error', 'warn'],
-    abortOnError: false,
-  });
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return createCliContext(config, { imports: [CompactionPassModule] });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -53,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     options = parseCompactArgs(argv);
   } catch (error) {
-    console.error(`${message(error)}\n${USAGE}`);
+    console.error(`${errorMessage(error)}\n${USAGE}`);
     return 2;
   }
   const context = await createCompactionContext(loadConfig());
@@ -75,7 +44,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(`compact failed: ${message(error)}`);
+      console.error(`compact failed: ${errorMessage(error)}`);
       process.exitCode = 1;
     },
   );

@@ -7,7 +7,6 @@ import {
   SetMetadata,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { Observable, throwError, timeout } from 'rxjs';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { AppConfig } from '../config/app-config';
@@ -18,9 +17,6 @@ const NO_REQUEST_TIMEOUT = Symbol('noRequestTimeout');
 /** Long-lived routes (streams, exports, imports) opt out of REQUEST_TIMEOUT_MS. */
 export const NoRequestTimeout = (): MethodDecorator & ClassDecorator =>
   SetMetadata(NO_REQUEST_TIMEOUT, true);
-
-/** Backup routes stream archives for as long as they take; they are exempt by path. */
-const EXEMPT_ROUTE = /^\/backup(\/|$)/;
 
 /**
  * Answers 503 (with Retry-After) when a handler has not produced its result
@@ -47,15 +43,11 @@ export class RequestTimeoutInterceptor implements NestInterceptor {
   }
 
   private exempt(context: ExecutionContext): boolean {
-    if (
+    return (
       this.reflector.getAllAndOverride<boolean>(NO_REQUEST_TIMEOUT, [
         context.getHandler(),
         context.getClass(),
-      ])
-    ) {
-      return true;
-    }
-    const route: unknown = context.switchToHttp().getRequest<Request>().route?.path;
-    return typeof route === 'string' && EXEMPT_ROUTE.test(route);
+      ]) === true
+    );
   }
 }

@@ -13,11 +13,15 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'Database or a dependency unavailable, or the request timed out; see Retry-After',
 };
 
+/** One error answer with the `{statusCode, error, message}` body; the description defaults to the common one. */
+export function ApiErrorResponse(
+  status: number,
+  description = DESCRIPTIONS[status] ?? 'Error',
+): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, type: ErrorResponse });
+}
+
 /** Documents error answers of a route or controller, all with the `{statusCode, error, message}` body. */
 export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...statuses.map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ErrorResponse }),
-    ),
-  );
+  return applyDecorators(...statuses.map((status) => ApiErrorResponse(status)));
 }

@@ -1,6 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { describeBackupRoutes } from './backup-routes';
 import { ErrorResponse } from './error-response.dto';
 import { METRICS_TOKEN_AUTH, USER_TOKEN_AUTH } from './security-schemes';
 
@@ -37,7 +36,6 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
     )
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorResponse] });
-  describeBackupRoutes(document);
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
     raw: ['json'],

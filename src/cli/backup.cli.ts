@@ -1,24 +1,37 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { createWriteStream } from 'fs';
-import { AppModule } from '../app.module';
+import { BackupRepository } from '../backup/backup.repository';
+import { BackupService } from '../backup/backup.service';
 import { loadConfig } from '../config/app-config';
+import { ChangeBus } from '../realtime/change-bus';
+import { ChangeNotificationRepository } from '../realtime/change-notification.repository';
+import { NotificationListener } from '../realtime/notification-listener';
+import { PostgresChangeBus } from '../realtime/postgres-change-bus';
 import { MembershipProvider } from '../spaces/membership-provider';
-import { BackupService } from './backup.service';
+import { SpacesModule } from '../spaces/spaces.module';
 import { CliCommand, parseCliArgs, USAGE } from './backup-cli-args';
+import { createCliContext, errorMessage } from './cli.module';
 
 /**
  * Operators' entry to the same BackupService the endpoints use:
  *   npm run backup -- export --user <id> --out file.mana
  *   npm run backup -- import --user <id> --in file.mana
- * Configured by the service's environment (DATABASE_URL, MANA_AUTH_URL, ...).
+ * Configured by the service's environment (DATABASE_URL, MANA_AUTH_URL, ...),
+ * with only the store, migrations, memberships and the change bus booted.
  */
 
 async function run(cli: CliCommand): Promise<string> {
   const config = loadConfig();
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
-    logger: ['error', 'warn'],
-    abortOnError: false,
+  const context = await createCliContext(config, {
+    imports: [SpacesModule.forRoot()],
+    providers: [
+      BackupService,
+      BackupRepository,
+      // An import tells running instances through NOTIFY, as the endpoint does.
+      ChangeNotificationRepository,
+      NotificationListener,
+      { provide: ChangeBus, useClass: PostgresChangeBus },
+    ],
   });
   try {
     const backup = context.get(BackupService);
@@ -29,7 +42,7 @@ async function run(cli: CliCommand): Promise<string> {
         return `exported ${manifest.eventCount} events of user ${cli.userId} to ${cli.file} (sha256 ${manifest.eventsSha256})`;
       } catch (error) {
         throw new Error(
-          `${message(error)}; ${cli.file} is incomplete (no manifest), do not keep it`,
+          `${errorMessage(error)}; ${cli.file} is incomplete (no manifest), do not keep it`,
           {
             cause: error,
           },
@@ -52,16 +65,12 @@ async function run(cli: CliCommand): Promise<string> {
   }
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 if (require.main === module) {
   let cli: CliCommand;
   try {
     cli = parseCliArgs(process.argv.slice(2));
   } catch (error) {
-    console.error(`${message(error)}\n${USAGE}`);
+    console.error(`${errorMessage(error)}\n${USAGE}`);
     process.exit(2);
   }
   run(cli).then(
@@ -69,7 +78,7 @@ if (require.main === module) {
       process.stdout.write(`${summary}\n`);
     },
     (error: unknown) => {
-      console.error(`backup failed: ${message(error)}`);
+      console.error(`backup failed: ${errorMessage(error)}`);
       process.exitCode = 1;
     },
   );

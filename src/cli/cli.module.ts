@@ -1,0 +1,41 @@
+import { Global, INestApplicationContext, Module, ModuleMetadata, Provider } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppConfig } from '../config/app-config';
+import { ConfigModule } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
+import { MigrationModule } from '../migration/migration.module';
+import { StoreModule } from '../store/store.module';
+
+/** A command counts into a registry of its own: nothing scrapes it. */
+@Global()
+@Module({ providers: [MetricsService], exports: [MetricsService] })
+class CliMetricsModule {}
+
+/** What every command boots (config, store, migrations, that registry), and no HTTP. */
+@Module({})
+class CliModule {}
+
+/** A command's application context: the common part and what the command needs. */
+export function createCliContext(
+  config: AppConfig,
+  needs: { imports?: ModuleMetadata['imports']; providers?: Provider[] },
+): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext(
+    {
+      module: CliModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        StoreModule,
+        MigrationModule,
+        CliMetricsModule,
+        ...(needs.imports ?? []),
+      ],
+      providers: needs.providers,
+    },
+    { logger: ['error', 'warn'], abortOnError: false },
+  );
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
