@@ -6,7 +6,7 @@ import { RequestTimeoutInterceptor } from '../limits/request-timeout.interceptor
 import { BackupController } from './backup.controller';
 
 /** A handler that answers after 50 ms, under a request timeout of 1 ms. */
-function runUnderTimeout(cls: object, handler: () => unknown): Promise<unknown> {
+function runUnderTimeout(cls: object, handler: object): Promise<unknown> {
   const interceptor = new RequestTimeoutInterceptor(new Reflector(), {
     requestTimeoutMs: 1,
   } as AppConfig);
