@@ -18,6 +18,7 @@ import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
 import { quietFrameworkLogs } from './framework-log-filter';
 import { AppValidationPipe } from './common/validation.pipe';
+import { MAX_BODY_BYTES, MAX_BODY_TEXT } from './common/wire-rules';
 import { PinoNestLogger } from './logging/pino-nest-logger';
 import { REQUEST_ID_HEADER, requestLoggingMiddleware } from './logging/request-logging.middleware';
 import { createRootLogger, pinoLevelOf } from './logging/root-logger';
@@ -25,8 +26,6 @@ import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi/openapi';
 import { RealtimeWsAdapter } from './realtime/realtime-ws.adapter';
-
-export const BODY_LIMIT = '10mb';
 
 export interface CreateAppOptions extends AppExtensions {
   /**
@@ -65,7 +64,7 @@ export async function createApp(
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
-  app.use(json({ limit: BODY_LIMIT }), bodyErrorHandler);
+  app.use(json({ limit: MAX_BODY_BYTES }), bodyErrorHandler);
   app.enableCors({
     origin:
       config.corsOrigins.length === 0 || config.corsOrigins.includes('*')
@@ -91,7 +90,7 @@ function bodyErrorHandler(
   if (!error) return next();
   let http: HttpException;
   if (error.type === 'entity.too.large') {
-    http = new PayloadTooLargeException(`Request body exceeds ${BODY_LIMIT}`);
+    http = new PayloadTooLargeException(`Request body exceeds ${MAX_BODY_TEXT}`);
   } else if (error.type === 'entity.parse.failed') {
     http = new BadRequestException('Request body is not valid JSON');
   } else {

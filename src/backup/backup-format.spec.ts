@@ -40,7 +40,7 @@ describe('backup format', () => {
   });
 
   it.each([
-    [{ eventId: 'nope' }, /line 7: eventId must be a lower-case UUID/],
+    [{ eventId: 'nope' }, /line 7: eventId must be a UUID/],
     [{ op: 'upsert' }, /op must be insert, update or delete/],
     [{ schemaVersion: 2 }, /schemaVersion must be an integer from 1 to 1/],
     [{ appId: 'bad app' }, /appId/],
@@ -51,6 +51,11 @@ describe('backup format', () => {
     [{ spaceId: 7 }, /spaceId/],
   ])('refuses an event with %j', (change, message) => {
     expect(() => parseEvent(JSON.stringify({ ...EVENT, ...change }), 7, 1)).toThrow(message);
+  });
+
+  it('reads an upper-case eventId lower-cased, as a push stores it', () => {
+    const upper = { ...EVENT, eventId: EVENT.eventId.toUpperCase() };
+    expect(parseEvent(JSON.stringify(upper), 1, 1).eventId).toBe(EVENT.eventId);
   });
 
   it('refuses a line that is not a JSON object', () => {
@@ -119,6 +124,7 @@ describe('backup format', () => {
   it.each([
     ['2026-11-27T10:00:00.123456Z', true],
     ['2024-02-29T00:00:00Z', true],
+    ['2026-11-27T10:00Z', true],
     ['2026-11-27T10:00:00+15:59', true],
     ['0001-01-01T00:00:00Z', true],
     ['9999-12-31T23:59:59Z', true],

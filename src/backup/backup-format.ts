@@ -5,6 +5,16 @@ import {
   findJsonBoundsProblem,
   MAX_JSON_DEPTH,
 } from '../common/json-bounds';
+import {
+  isAppId,
+  isIsoTime,
+  isUuid,
+  MAX_BODY_BYTES,
+  MAX_ORIGIN_LENGTH,
+  MAX_RECORD_ID_LENGTH,
+  MAX_SPACE_ID_LENGTH,
+  MAX_TABLE_LENGTH,
+} from '../common/wire-rules';
 import { ChangeRow, NewChange } from '../store/change.repository';
 import type { ChangeOp } from '../store/change-op';
 
@@ -19,8 +29,8 @@ export const MANIFEST_ENTRY = 'manifest.json';
 
 /** The manifest is small; anything larger is not ours (and would be read into memory). */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
-/** One change is at most a 10 MB push body; a longer line is not an event. */
-export const MAX_EVENT_LINE_BYTES = 16 * 1024 * 1024;
+/** One change is at most a push body (plus the stored fields around it); a longer line is not an event. */
+export const MAX_EVENT_LINE_BYTES = MAX_BODY_BYTES + 6 * 1024 * 1024;
 
 export interface BackupEvent {
   eventId: string;
@@ -128,15 +138,9 @@ export class EventsDigest {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const APP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const ISO_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|[+-](\d{2}):?(\d{2}))$/;
 /** The span to_char's `YYYY` writes with four digits: what the export can write back exactly. */
 const FIRST_TIME_MS = Date.parse('0001-01-01T00:00:00Z');
 const LAST_TIME_MS = Date.parse('9999-12-31T23:59:59Z');
-/** PostgreSQL refuses offsets beyond ±15:59. */
-const MAX_OFFSET_HOURS = 15;
 /** A `\uD800`-`\uDFFF` escape: the only way a lone surrogate, which jsonb refuses, gets into a line. */
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 /** The same in JSON.stringify's output, which escapes lone surrogates only (and a backslash as `\\`). */
@@ -187,15 +191,7 @@ export function parseManifest(text: string): BackupManifest {
  * PostgreSQL's range, years 1 to 9999.
  */
 export function isStorableTime(value: string): boolean {
-  const m = ISO_TIME.exec(value);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  if (days === undefined || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
-    return false;
-  }
-  if (m[8] !== undefined && (Number(m[8]) > MAX_OFFSET_HOURS || Number(m[9]) > 59)) return false;
+  if (!isIsoTime(value)) return false;
   const ms = Date.parse(value);
   return ms >= FIRST_TIME_MS && ms <= LAST_TIME_MS;
 }
@@ -233,11 +229,10 @@ export function parseEvent(
       bad(`${field} must be a string of 1-${max} characters${nullable ? ' or null' : ''}`);
     }
   };
-  if (typeof e.eventId !== 'string' || !UUID.test(e.eventId))
-    bad('eventId must be a lower-case UUID');
-  if (typeof e.appId !== 'string' || !APP_ID.test(e.appId)) bad('appId is not a valid app id');
-  text('table', 200);
-  text('id', 500);
+  if (typeof e.eventId !== 'string' || !isUuid(e.eventId)) bad('eventId must be a UUID');
+  if (typeof e.appId !== 'string' || !isAppId(e.appId)) bad('appId is not a valid app id');
+  text('table', MAX_TABLE_LENGTH);
+  text('id', MAX_RECORD_ID_LENGTH);
   if (typeof e.op !== 'string' || !OPS.includes(e.op)) bad('op must be insert, update or delete');
   if (
     typeof e.schemaVersion !== 'number' ||
@@ -253,14 +248,15 @@ export function parseEvent(
       bad('fieldMeta must map field names to times');
     }
   }
-  text('spaceId', 200, true);
-  text('origin', 100, true);
+  text('spaceId', MAX_SPACE_ID_LENGTH, true);
+  text('origin', MAX_ORIGIN_LENGTH, true);
   if (typeof e.clientId !== 'string') bad('clientId must be a string');
   if (typeof e.createdAt !== 'string' || !isStorableTime(e.createdAt)) {
     bad('createdAt must be an ISO-8601 time from year 1 to 9999');
   }
   return {
-    eventId: e.eventId as string,
+    // Stored lower-cased, as a push stores it, so both name the same row.
+    eventId: (e.eventId as string).toLowerCase(),
     schemaVersion: e.schemaVersion as number,
     appId: e.appId as string,
     table: e.table as string,

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
+import { MAX_BODY_TEXT } from '../common/wire-rules';
 import { ErrorResponse } from './error-response.dto';
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -7,7 +8,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing, expired or invalid bearer token',
   402: 'Sync subscription inactive (`error: "sync_inactive"`)',
   403: 'Write into a space the user is not a member of',
-  413: 'Request body larger than 10 MB',
+  413: `Request body larger than ${MAX_BODY_TEXT}`,
   422: 'Idempotency-Key already used for a different request',
   429: 'Per-user rate limit exceeded; see the Retry-After header',
   503: 'Database or a dependency unavailable, or the request timed out; see Retry-After',

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module';
 import { HealthService } from '../health/health.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -18,7 +18,6 @@ import { HorizonRepository } from '../store/horizon.repository';
  * Change fan-out across instances (LISTEN/NOTIFY), held back until visible
  * (VisibilityGate), and the WebSocket endpoints.
  */
-@Global()
 @Module({
   imports: [HealthModule],
   providers: [

@@ -11,7 +11,7 @@ import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
-import { isAppId } from '../common/wire-rules';
+import { isAppId, MAX_CLIENT_ID_LENGTH } from '../common/wire-rules';
 import { ChangeEvent } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry, SocketSession } from './socket-registry';
@@ -119,7 +119,8 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
       const spaceIds = await this.memberships.spaceIdsOf(userId);
       if (this.sessions.get(socket) !== session || socket.readyState !== OPEN) return;
       // Same bound as a push's clientId; anything else is ignored (the socket is then told of its own pushes).
-      const named = typeof clientId === 'string' && clientId !== '' && clientId.length <= 200;
+      const named =
+        typeof clientId === 'string' && clientId !== '' && clientId.length <= MAX_CLIENT_ID_LENGTH;
       session.clientId = named ? clientId : undefined;
       this.registry.authenticate(session, userId, spaceIds);
       this.updateSubscription();

@@ -1,8 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
+import { isUuid } from '../common/wire-rules';
 import { NewChange } from '../store/change.repository';
 import { ChangeDto, FieldChange } from './dto/change.dto';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PushContext {
   appId: string;
@@ -56,7 +55,7 @@ export function toNewChange(change: ChangeDto, index: number, ctx: PushContext):
       break;
   }
   return {
-    id: change.eventId && UUID.test(change.eventId) ? change.eventId.toLowerCase() : undefined,
+    id: change.eventId && isUuid(change.eventId) ? change.eventId.toLowerCase() : undefined,
     appId: ctx.appId,
     tableName: change.table,
     recordId: change.id,

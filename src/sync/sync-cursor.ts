@@ -1,3 +1,4 @@
+import { isIsoTime } from '../common/wire-rules';
 import { LogPosition, START } from '../store/log-position';
 
 /**
@@ -18,8 +19,6 @@ export interface SyncCursor {
 
 const DIGITS = 19;
 const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})(\d{19})(\d{19})Z$/;
-const ISO_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
 /** The last millisecond a 4-digit year can write: later times would format as `+010000-…`. */
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const MAX_BIGINT = 2n ** 63n - 1n;
@@ -33,7 +32,7 @@ export function parseSince(since: string | undefined): SyncCursor {
   if (since === undefined || since === '') return { position: START, timeMs: 0 };
   const cursor = CURSOR.exec(since);
   if (cursor) {
-    const timeMs = isRealTime(`${cursor[1]}Z`) ? Date.parse(`${cursor[1]}Z`) : NaN;
+    const timeMs = isIsoTime(`${cursor[1]}Z`) ? Date.parse(`${cursor[1]}Z`) : NaN;
     const txId = BigInt(cursor[2]);
     const seq = BigInt(cursor[3]);
     if (Number.isNaN(timeMs) || txId > MAX_BIGINT || seq > MAX_BIGINT) {
@@ -41,30 +40,13 @@ export function parseSince(since: string | undefined): SyncCursor {
     }
     return { position: { txId, seq }, timeMs };
   }
-  const timeMs = isRealTime(since) ? Date.parse(since) : NaN;
+  const timeMs = isIsoTime(since) ? Date.parse(since) : NaN;
   if (Number.isNaN(timeMs)) {
     throw new InvalidCursorError(`since must be a cursor or an ISO-8601 time, got "${since}"`);
   }
   if (timeMs <= 0) return { position: START, timeMs: 0 };
   // +1 ms: our cursor for the same millisecond must sort after the longer original string.
   return { position: START, timeMs: Math.min(timeMs + 1, MAX_TIME_MS), createdAfter: since };
-}
-
-/**
- * An ISO-8601 time whose every field is in range, as PostgreSQL reads it too:
- * Date.parse rolls `2024-02-30` over into March and takes offsets up to 23:59,
- * where timestamptz refuses both.
- */
-function isRealTime(value: string): boolean {
-  const m = ISO_TIME.exec(value);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = m
-    .slice(1)
-    .map((part) => (part === undefined ? undefined : Number(part)));
-  if (month! < 1 || month! > 12 || day! < 1) return false;
-  if (day! > new Date(Date.UTC(year!, month!, 0)).getUTCDate()) return false;
-  if (hour! > 23 || minute! > 59 || second > 59) return false;
-  return offsetHours <= 15 && offsetMinutes <= 59;
 }
 
 export function formatCursor(position: LogPosition, timeMs: number): string {

@@ -27,6 +27,7 @@ import { AuthGuard } from '../auth/auth.guard';
 import { BillingGuard } from '../billing/billing.guard';
 import { MembershipGuard } from '../spaces/membership.guard';
 import { AuthenticatedUser, CurrentUser } from '../auth/authenticated-user';
+import { APP_ID_PATTERN } from '../common/wire-rules';
 import { NoRateLimit, RateLimit } from '../limits/rate-limit.decorator';
 import { NoRequestTimeout } from '../limits/request-timeout.interceptor';
 import { UserThrottlerGuard } from '../limits/user-throttler.guard';
@@ -48,7 +49,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 @ApiParam({
   name: 'appId',
   description: 'App name',
-  schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
+  schema: { type: 'string', pattern: APP_ID_PATTERN },
 })
 @ApiHeader({ name: 'X-Client-Id', required: false, description: 'The client (device) id' })
 @ApiErrorResponses(400, 401, 402, 503)

@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module';
 import { HealthService } from '../health/health.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { RealtimeModule } from '../realtime/realtime.module';
 import { SyncStreamService } from './sync-stream.service';
 import { SyncController } from './sync.controller';
 import { SyncService } from './sync.service';
 
 @Module({
-  imports: [HealthModule],
+  imports: [HealthModule, RealtimeModule],
   controllers: [SyncController],
   providers: [SyncService, SyncStreamService],
 })

@@ -352,7 +352,7 @@ describe('backup export and import over HTTP', () => {
           { eventsSha256: createHash('sha256').update(badEvents).digest('hex') },
           badEvents,
         ),
-        /events\.jsonl line \d+: eventId must be a lower-case UUID/,
+        /events\.jsonl line \d+: eventId must be a UUID/,
       );
       await expectRefused(await zip({ schemaVersionMax: 99 }), /schema version 99/);
     });

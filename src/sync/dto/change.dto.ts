@@ -16,6 +16,13 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import {
+  MAX_EVENT_ID_LENGTH,
+  MAX_ORIGIN_LENGTH,
+  MAX_RECORD_ID_LENGTH,
+  MAX_SPACE_ID_LENGTH,
+  MAX_TABLE_LENGTH,
+} from '../../common/wire-rules';
 import type { ChangeOp } from '../../store/change-op';
 
 export const OPS: ChangeOp[] = ['insert', 'update', 'delete'];
@@ -48,12 +55,12 @@ export class FieldChange {
 @ApiExtraModels(FieldChange)
 export class ChangeDto {
   @ApiPropertyOptional({
-    maxLength: 200,
+    maxLength: MAX_EVENT_ID_LENGTH,
     description: 'Client-generated id (a UUID): becomes the row id, so a retry stores it once',
   })
   @IsOptional()
   @IsString()
-  @MaxLength(200)
+  @MaxLength(MAX_EVENT_ID_LENGTH)
   eventId?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, description: "Defaults to the push's" })
@@ -62,16 +69,16 @@ export class ChangeDto {
   @Min(0)
   schemaVersion?: number;
 
-  @ApiProperty({ maxLength: 200, description: 'Collection (table) name' })
+  @ApiProperty({ maxLength: MAX_TABLE_LENGTH, description: 'Collection (table) name' })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(200)
+  @MaxLength(MAX_TABLE_LENGTH)
   table!: string;
 
-  @ApiProperty({ maxLength: 500, description: 'Record id' })
+  @ApiProperty({ maxLength: MAX_RECORD_ID_LENGTH, description: 'Record id' })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(500)
+  @MaxLength(MAX_RECORD_ID_LENGTH)
   id!: string;
 
   @ApiProperty({ enum: OPS })
@@ -102,12 +109,12 @@ export class ChangeDto {
   deletedAt?: string;
 
   @ApiPropertyOptional({
-    maxLength: 200,
+    maxLength: MAX_SPACE_ID_LENGTH,
     description: 'Space the record belongs to (else data.spaceId or fields.spaceId.value)',
   })
   @IsOptional()
   @IsString()
-  @MaxLength(200)
+  @MaxLength(MAX_SPACE_ID_LENGTH)
   spaceId?: string;
 
   /** Opaque JSON (who made the change); stored and re-emitted as it came. */
@@ -118,9 +125,9 @@ export class ChangeDto {
   @Allow()
   actor?: unknown;
 
-  @ApiPropertyOptional({ maxLength: 100 })
+  @ApiPropertyOptional({ maxLength: MAX_ORIGIN_LENGTH })
   @IsOptional()
   @IsString()
-  @MaxLength(100)
+  @MaxLength(MAX_ORIGIN_LENGTH)
   origin?: string;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { MAX_CLIENT_ID_LENGTH, MAX_TABLE_LENGTH } from '../../common/wire-rules';
 
 /** What every read takes: where to continue, and who asks (for echo suppression). */
 class CursorQueryDto {
@@ -12,18 +13,21 @@ class CursorQueryDto {
   since?: string;
 
   /** For clients that cannot set the X-Client-Id header (EventSource cannot). */
-  @ApiPropertyOptional({ maxLength: 200, description: 'For clients that cannot send X-Client-Id' })
+  @ApiPropertyOptional({
+    maxLength: MAX_CLIENT_ID_LENGTH,
+    description: 'For clients that cannot send X-Client-Id',
+  })
   @IsOptional()
   @IsString()
-  @MaxLength(200)
+  @MaxLength(MAX_CLIENT_ID_LENGTH)
   clientId?: string;
 }
 
 export class PullQueryDto extends CursorQueryDto {
-  @ApiProperty({ maxLength: 200, description: 'The collection (table) to read' })
+  @ApiProperty({ maxLength: MAX_TABLE_LENGTH, description: 'The collection (table) to read' })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(200)
+  @MaxLength(MAX_TABLE_LENGTH)
   collection!: string;
 }
 

@@ -11,6 +11,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ValidatedByOwnPipe } from '../../common/validation.pipe';
+import { MAX_CLIENT_ID_LENGTH } from '../../common/wire-rules';
 import { ChangeDto } from './change.dto';
 
 export const MAX_CHANGES_PER_PUSH = 50_000;
@@ -18,10 +19,13 @@ export const MAX_CHANGES_PER_PUSH = 50_000;
 /** Validated by PushBodyPipe (the envelope only; record data stays opaque). */
 @ValidatedByOwnPipe()
 export class PushDto {
-  @ApiPropertyOptional({ maxLength: 200, description: 'The pushing client (X-Client-Id wins)' })
+  @ApiPropertyOptional({
+    maxLength: MAX_CLIENT_ID_LENGTH,
+    description: 'The pushing client (X-Client-Id wins)',
+  })
   @IsOptional()
   @IsString()
-  @MaxLength(200)
+  @MaxLength(MAX_CLIENT_ID_LENGTH)
   clientId?: string;
 
   @ApiPropertyOptional({
