@@ -310,8 +310,9 @@ describe('the archive reader and import under generated garbage', () => {
     console.log(
       `backup garbage: ${outcomes.refused} refused, ${outcomes.stored} stored and read back`,
     );
-    // The generator must reach both outcomes, or the property says little.
+    // The generator must reach both outcomes, or the property says little. About 13 % of
+    // archives are stored (1,000 cases: 134); a bound at 10 % failed some seeds (SEED=5: 9).
     expect(outcomes.refused).toBeGreaterThan(CASES / 10);
-    expect(outcomes.stored).toBeGreaterThan(CASES / 10);
+    expect(outcomes.stored).toBeGreaterThan(CASES / 30);
   }, 120_000);
 });
