@@ -56,7 +56,9 @@ async function readLog(pool: Pool, appId = 'notes-app'): Promise<StoredRow[]> {
   const { rows } = await pool.query(
     `SELECT id, record_id, seq::text, tx_id::text, user_id, space_id, op, data, field_meta,
             to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at, actor
-       FROM sync_changes WHERE app_id = $1 ORDER BY tx_id, seq`,
+       FROM sync_changes WHERE app_id = $1
+      -- The table's columns, not the text aliases above: "926" sorts after "2123" as text.
+      ORDER BY sync_changes.tx_id, sync_changes.seq`,
     [appId],
   );
   return rows.map((r) => ({
