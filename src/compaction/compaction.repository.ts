@@ -1,4 +1,5 @@
 import type { QueryRunner } from 'typeorm';
+import { HORIZON_SQL } from '../store/change.repository';
 import type { StoredRowFacts } from './compaction-rule';
 
 /** A record's place in the pass: records are visited in (table_name, record_id) order. */
@@ -270,20 +271,7 @@ export class CompactionRepository {
    * rows the rule compares. Its own statement, before the rows are read.
    */
   private async horizon(): Promise<string> {
-    const [row] = (await this.queryRunner.query(
-      `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
-            next AS MATERIALIZED (
-              SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xid FROM fresh)
-       SELECT least(
-                next.xid,
-                (SELECT min((a.backend_xid::text)::bigint) FROM pg_stat_activity a
-                  WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
-                    AND next.xid IS NOT NULL),
-                (SELECT min((p.transaction::text)::bigint) FROM pg_prepared_xacts p
-                  WHERE p.database = current_database() AND next.xid IS NOT NULL)
-              )::text AS horizon
-         FROM next`,
-    )) as { horizon: string }[];
+    const [row] = (await this.queryRunner.query(HORIZON_SQL)) as { horizon: string }[];
     return row.horizon;
   }
 }

@@ -160,7 +160,7 @@ const WIRE_COLUMNS = `id, schema_version, table_name, record_id, op, data, field
  * every transaction below it as finished). Other databases on the server cannot
  * write here, so their long transactions do not hold the horizon back.
  */
-const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
+export const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_snapshot()),
             next AS MATERIALIZED (
               SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint AS xid FROM fresh)
        SELECT least(
