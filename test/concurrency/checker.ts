@@ -17,6 +17,7 @@ import { FakeAuthServer } from '../support/fake-auth';
 import { SseStream, SyncClient } from '../support/sync-client';
 import { startTestApp, TestApp } from '../support/test-app';
 import { sleep, WsTestClient } from '../support/ws-client';
+import { seededRandom as random } from '../support/seeded-random';
 
 export interface CheckerOptions {
   seed: number;
@@ -69,18 +70,6 @@ const MAX_SETTLE_FACTOR = 10;
 
 const spacesOf = (user: string): string[] =>
   Object.keys(SPACES).filter((space) => SPACES[space].includes(user));
-
-/** A small seeded generator (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   private readonly next: () => number;

@@ -1,6 +1,7 @@
 import { adminQuery } from '../support/test-database';
 import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
+import { seededRandom as random } from '../support/seeded-random';
 
 const EPOCH = '1970-01-01T00:00:00.000Z';
 
@@ -92,17 +93,6 @@ describe('hostile and odd input: 400 (or stored as sent), never a 5xx', () => {
     }
   });
 });
-
-/** mulberry32: a small seeded generator, so a failing run replays with SEED=. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.SEED ?? Date.now() % 1_000_000);
 // FUZZ_REQUESTS=5000 for a longer run than CI's.

@@ -8,6 +8,7 @@ import { BackupService } from '../../src/backup/backup.service';
 import { readZip, writeZip } from '../support/backup-archive';
 import { createStoreContext, StoreContext } from '../support/store-context';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { seededRandom as rng } from '../support/seeded-random';
 
 /**
  * Generated garbage thrown at the archive reader and the import: every archive
@@ -18,18 +19,6 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
 const SEED = Number(process.env.SEED ?? randomInt(2 ** 31));
 const CASES = Number(process.env.CASES ?? 150);
 const USER = 'garbage-user';
-
-/** mulberry32: small, seedable, good enough to pick mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly random: () => number) {}

@@ -6,19 +6,10 @@
  */
 import type { LocalRecord, ModelRow } from './web-client-model';
 
-export type Random = () => number;
+import type { Random } from './seeded-random';
 
-/** mulberry32: small, fast, replayable from its seed. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type { Random } from './seeded-random';
+export { seededRandom } from './seeded-random';
 
 export function seedFromEnv(): number {
   const raw = process.env.SEED;
