@@ -1,10 +1,7 @@
 import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
+import { servedRoutes } from '../support/served-routes';
 import { useService } from '../support/service-fixture';
-
-interface ExpressLayer {
-  route?: { path: string | string[]; methods: Record<string, boolean> };
-}
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -14,21 +11,7 @@ describe('docs/protocol.md', () => {
 
   it('names every HTTP route the service answers, and the WebSocket paths', async () => {
     const doc = await readFile(join(ROOT, 'docs/protocol.md'), 'utf8');
-    const express = t.service.app.getHttpAdapter().getInstance() as {
-      router: { stack: ExpressLayer[] };
-    };
-    const routes = express.router.stack.flatMap((layer) => {
-      const route = layer.route;
-      if (!route) return [];
-      const paths = Array.isArray(route.path) ? route.path : [route.path];
-      return paths
-        .filter((path) => !/^\/docs(\/|$)/.test(path))
-        .flatMap((path) =>
-          Object.keys(route.methods)
-            .filter((method) => route.methods[method] && method !== '_all')
-            .map((method) => `${method.toUpperCase()} ${path}`),
-        );
-    });
+    const routes = servedRoutes(t.service.app);
     expect(routes.length).toBeGreaterThan(5);
     const missing = routes.filter((route) => !doc.includes(`\`${route}`));
     expect(missing).toEqual([]);
