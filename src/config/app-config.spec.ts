@@ -1,10 +1,12 @@
-import { ConfigError, loadConfig, localAuthOffReason } from './app-config';
+import { loadConfig } from './app-config';
+import { ConfigError } from './config-error';
+import { localAuthOffReason } from './local-auth';
 
 const EXTERNAL = 'postgres://sync@db.internal:5432/sync';
 
 describe('loadConfig: local development auth', () => {
   it('is on for a bare development machine: no DATABASE_URL, JWKS_URL or MANA_AUTH_URL', () => {
-    expect(loadConfig({}).localAuth).toEqual({
+    expect(loadConfig({}).auth.localAuth).toEqual({
       reason: 'no DATABASE_URL, JWKS_URL or MANA_AUTH_URL',
       keyFile: '.data/local-auth-key.json',
       membershipsFile: undefined,
@@ -19,7 +21,7 @@ describe('loadConfig: local development auth', () => {
     ['NODE_ENV=production', { NODE_ENV: 'production' }],
     ['LOCAL_AUTH=false', { LOCAL_AUTH: 'false' }],
   ])('is off with %s', (_name, env) => {
-    expect(loadConfig(env).localAuth).toBeUndefined();
+    expect(loadConfig(env).auth.localAuth).toBeUndefined();
   });
 
   it('is on when asked for, also with a database of your own', () => {
@@ -29,7 +31,7 @@ describe('loadConfig: local development auth', () => {
       LOCAL_AUTH_KEY_FILE: '/tmp/key.json',
       LOCAL_MEMBERSHIPS_FILE: 'members.json',
     });
-    expect(config.localAuth).toEqual({
+    expect(config.auth.localAuth).toEqual({
       reason: 'LOCAL_AUTH=true',
       keyFile: '/tmp/key.json',
       membershipsFile: 'members.json',
@@ -39,7 +41,7 @@ describe('loadConfig: local development auth', () => {
 
   it('keeps the memberships of mana-auth when MANA_AUTH_URL is set', () => {
     const config = loadConfig({ LOCAL_AUTH: 'true', MANA_AUTH_URL: 'http://auth:3001' });
-    expect(config.localAuth?.localMemberships).toBe(false);
+    expect(config.auth.localAuth?.localMemberships).toBe(false);
   });
 
   it('refuses LOCAL_AUTH=true in production, in one line naming both variables', () => {
@@ -114,10 +116,12 @@ describe('loadConfig: one-line errors naming the variable', () => {
   it('takes the defaults of mana-sync when nothing is set', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      port: 3050,
-      databaseUrl: undefined,
-      manaAuthUrl: 'http://localhost:3001',
-      jwksUrl: 'http://localhost:3001/api/auth/jwks',
+      http: { port: 3050 },
+      database: { url: undefined },
+      auth: {
+        manaAuthUrl: 'http://localhost:3001',
+        jwksUrl: 'http://localhost:3001/api/auth/jwks',
+      },
     });
   });
 });
