@@ -8,8 +8,7 @@ import { dataSourceOptions } from './src/store/data-source-options';
  * Without DATABASE_URL it targets the embedded PostgreSQL of `npm start`,
  * which must be running.
  */
-const config = loadConfig();
-const url =
-  config.databaseUrl ?? `postgres://postgres:postgres@127.0.0.1:${config.embeddedPg.port}/sync`;
+const { database } = loadConfig();
+const url = database.url ?? `postgres://postgres:postgres@127.0.0.1:${database.embedded.port}/sync`;
 
-export default new DataSource(dataSourceOptions(config, url));
+export default new DataSource(dataSourceOptions(database, url));

@@ -44,7 +44,7 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
   const rootLogger = createRootLogger({
-    level: pinoLevelOf(options.logger, config.logLevel),
+    level: pinoLevelOf(options.logger, config.logging.level),
     destination: options.logDestination,
   });
   const custom = typeof options.logger === 'object' && !Array.isArray(options.logger);
@@ -67,9 +67,9 @@ export async function createApp(
   app.use(json({ limit: MAX_BODY_BYTES }), bodyErrorHandler);
   app.enableCors({
     origin:
-      config.corsOrigins.length === 0 || config.corsOrigins.includes('*')
+      config.http.corsOrigins.length === 0 || config.http.corsOrigins.includes('*')
         ? true
-        : config.corsOrigins,
+        : config.http.corsOrigins,
     credentials: true,
     exposedHeaders: ['Retry-After', REQUEST_ID_HEADER],
   });

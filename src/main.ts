@@ -11,9 +11,9 @@ let app: INestApplication | undefined;
 async function main(): Promise<void> {
   const config = loadConfig();
   app = await createApp(config);
-  closeGracefullyOnSignals(app, config.shutdownTimeoutMs);
-  await app.listen(config.port);
-  new Logger('Bootstrap').log(`sync-server listening on port ${config.port}`);
+  closeGracefullyOnSignals(app, config.http.shutdownTimeoutMs);
+  await app.listen(config.http.port);
+  new Logger('Bootstrap').log(`sync-server listening on port ${config.http.port}`);
   flushLogs();
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError } from './config/app-config';
+import { ConfigError } from './config/config-error';
 import { startupFailureDetail, startupFailureLine } from './startup-errors';
 
 function errno(message: string, fields: Record<string, unknown>): Error {

@@ -1,4 +1,4 @@
-import { ConfigError } from './config/app-config';
+import { ConfigError } from './config/config-error';
 
 /**
  * What `npm start` prints when the service cannot start: one line that says

@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createLocalJWKSet, createRemoteJWKSet, JWTVerifyGetKey } from 'jose';
-import { AppConfig, LocalAuthConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { AuthConfig } from '../config/app-config';
+import { LocalAuthConfig } from '../config/local-auth';
 import { loadOrCreateLocalSigningKey, LocalSigningKey } from './local-signing-key';
 
 /**
@@ -19,10 +19,10 @@ export class JwksKeySource extends AuthKeySource implements OnApplicationBootstr
   private readonly remote: ReturnType<typeof createRemoteJWKSet>;
   readonly getKey: JWTVerifyGetKey;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(private readonly auth: AuthConfig) {
     super();
-    this.remote = createRemoteJWKSet(new URL(config.jwksUrl), {
-      cooldownDuration: config.jwksCooldownMs,
+    this.remote = createRemoteJWKSet(new URL(auth.jwksUrl), {
+      cooldownDuration: auth.jwksCooldownMs,
       cacheMaxAge: 10 * 60_000,
       timeoutDuration: 5_000,
     });
@@ -35,7 +35,7 @@ export class JwksKeySource extends AuthKeySource implements OnApplicationBootstr
    * instead of at the first request.
    */
   onApplicationBootstrap(): void {
-    const url = this.config.jwksUrl;
+    const url = this.auth.jwksUrl;
     this.remote.reload().then(
       () => this.logger.log(`Tokens are verified with the keys at ${url}`),
       (error: unknown) =>

@@ -1,15 +1,16 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { lastValueFrom, map, timer } from 'rxjs';
-import type { AppConfig } from '../config/app-config';
+import { loadConfig } from '../config/app-config';
 import { RequestTimeoutInterceptor } from '../limits/request-timeout.interceptor';
 import { BackupController } from './backup.controller';
 
 /** A handler that answers after 50 ms, under a request timeout of 1 ms. */
 function runUnderTimeout(cls: object, handler: object): Promise<unknown> {
-  const interceptor = new RequestTimeoutInterceptor(new Reflector(), {
-    requestTimeoutMs: 1,
-  } as AppConfig);
+  const interceptor = new RequestTimeoutInterceptor(
+    new Reflector(),
+    loadConfig({ REQUEST_TIMEOUT_MS: '1' }).http,
+  );
   const context = {
     getType: () => 'http',
     getHandler: () => handler,

@@ -2,7 +2,6 @@ import {
   BadRequestException,
   ForbiddenException,
   HttpException,
-  Inject,
   Injectable,
   Logger,
   PayloadTooLargeException,
@@ -14,8 +13,7 @@ import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { Readable, Writable } from 'stream';
 import { AuthenticatedUser } from '../auth/authenticated-user';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { BackupConfig, SyncConfig } from '../config/app-config';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { ChangeBus } from '../realtime/change-bus';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
@@ -107,7 +105,8 @@ export class BackupService {
     private readonly changes: ChangeRepository,
     private readonly repository: BackupRepository,
     private readonly bus: ChangeBus,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: BackupConfig,
+    private readonly sync: SyncConfig,
   ) {}
 
   /**
@@ -163,7 +162,7 @@ export class BackupService {
       const { digest } = writer;
       const manifest: BackupManifest = {
         formatVersion: FORMAT_VERSION,
-        schemaVersion: this.config.maxSchemaVersion,
+        schemaVersion: this.sync.maxSchemaVersion,
         userId: scope.userId,
         createdAt: writer.createdAt.toISOString(),
         eventCount: digest.count,
@@ -194,7 +193,7 @@ export class BackupService {
     upload: Readable,
     declaredBytes?: number,
   ): Promise<ImportResult> {
-    const maxBytes = this.config.backupImportMaxBytes;
+    const maxBytes = this.config.importMaxBytes;
     if (declaredBytes !== undefined && declaredBytes > maxBytes) {
       throw new PayloadTooLargeException(
         `The archive exceeds ${maxBytes} bytes (BACKUP_IMPORT_MAX_BYTES)`,
@@ -209,7 +208,7 @@ export class BackupService {
       const path = join(dir, 'upload.mana');
       await spoolUpload(upload, path, maxBytes);
       return await this.importFile(user, path, {
-        maxInflateRatio: this.config.backupImportMaxInflateRatio,
+        maxInflateRatio: this.config.importMaxInflateRatio,
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -261,7 +260,7 @@ export class BackupService {
     if (manifest.userId !== user.userId) {
       throw new ForbiddenException('The archive belongs to another user');
     }
-    const max = this.config.maxSchemaVersion;
+    const max = this.sync.maxSchemaVersion;
     if (manifest.schemaVersionMax !== null && manifest.schemaVersionMax > max) {
       throw new BadRequestException(
         `The archive holds schema version ${manifest.schemaVersionMax}; this server supports up to ${max}`,
@@ -289,7 +288,7 @@ export class BackupService {
     const onLine = (bytes: Buffer, number: number): void => {
       if (firstProblem) return;
       try {
-        const event = parseEvent(bytes.toString('utf8'), number, this.config.maxSchemaVersion);
+        const event = parseEvent(bytes.toString('utf8'), number, this.sync.maxSchemaVersion);
         assertMayWrite(user, event, number);
         digest.add(event);
         const batch = cutter.add(bytes, undefined);
@@ -360,7 +359,7 @@ export class BackupService {
       written++;
     };
     const onLine = (bytes: Buffer, number: number): void => {
-      const event = parseEvent(bytes.toString('utf8'), number, this.config.maxSchemaVersion);
+      const event = parseEvent(bytes.toString('utf8'), number, this.sync.maxSchemaVersion);
       const batch = cutter.add(bytes, toRestoredChange(event));
       if (batch) ready.push(batch);
     };

@@ -3,12 +3,10 @@ import {
   ExecutionContext,
   HttpException,
   HttpStatus,
-  Inject,
   Injectable,
 } from '@nestjs/common';
 import { AuthenticatedRequest, requestUser } from '../auth/authenticated-user';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { BillingConfig } from '../config/app-config';
 import { BillingCheck } from './billing-check';
 
 export class SyncInactiveException extends HttpException {
@@ -27,15 +25,15 @@ export class BillingGuard implements CanActivate {
 
   constructor(
     private readonly billing: BillingCheck,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: BillingConfig,
   ) {
-    this.exempt = new Set(config.billingExemptApps);
+    this.exempt = new Set(config.exemptApps);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const appId = request.params?.appId;
-    if (!this.config.billingEnabled || (typeof appId === 'string' && this.exempt.has(appId))) {
+    if (!this.config.enabled || (typeof appId === 'string' && this.exempt.has(appId))) {
       return true;
     }
     if (!(await this.billing.isActive(requestUser(request).userId))) {

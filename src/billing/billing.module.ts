@@ -1,6 +1,5 @@
-import { DynamicModule, Global, Inject, Logger, Module, OnModuleInit, Type } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { DynamicModule, Global, Logger, Module, OnModuleInit, Type } from '@nestjs/common';
+import { BillingConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { BillingCheck } from './billing-check';
 import { BillingGuard } from './billing.guard';
@@ -11,7 +10,7 @@ import { CreditsBillingCheck } from './credits-billing.check';
 export class BillingModule implements OnModuleInit {
   /** The mana-credits lookup's cache counts itself; a replaced check has none. */
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: BillingConfig,
     check: BillingCheck,
     metrics: MetricsService,
   ) {
@@ -28,7 +27,7 @@ export class BillingModule implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    if (!this.config.billingEnabled) {
+    if (!this.config.enabled) {
       new Logger('Billing').log('Billing gate off: MANA_CREDITS_URL is not set');
     }
   }

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { Injectable, Logger } from '@nestjs/common';
+import { BillingConfig, InternalHttpConfig } from '../config/app-config';
 import { getInternalJson } from '../common/internal-http';
 import { TtlCache } from '../common/ttl-cache';
 import { BillingCheck } from './billing-check';
@@ -17,7 +16,10 @@ export class CreditsBillingCheck extends BillingCheck {
   private readonly logger = new Logger('Billing');
   readonly cache = new TtlCache<boolean>();
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    private readonly billing: BillingConfig,
+    private readonly internalHttp: InternalHttpConfig,
+  ) {
     super();
   }
 
@@ -26,14 +28,14 @@ export class CreditsBillingCheck extends BillingCheck {
   }
 
   private async fetch(userId: string): Promise<{ value: boolean; ttlMs: number }> {
-    const url = `${this.config.manaCreditsUrl}/api/v1/internal/sync/status/${encodeURIComponent(userId)}`;
+    const url = `${this.billing.manaCreditsUrl}/api/v1/internal/sync/status/${encodeURIComponent(userId)}`;
     try {
       const status = await getInternalJson<SyncStatus>(
         url,
-        { 'X-Service-Key': this.config.manaServiceKey },
-        this.config.internalHttpTimeoutMs,
+        { 'X-Service-Key': this.internalHttp.serviceKey },
+        this.internalHttp.timeoutMs,
       );
-      return { value: status?.active !== false, ttlMs: this.config.billingCacheTtlMs };
+      return { value: status?.active !== false, ttlMs: this.billing.cacheTtlMs };
     } catch (error) {
       this.logger.warn(
         `credits service unavailable, letting sync through: ${error instanceof Error ? error.message : error}`,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadOrCreateLocalSigningKey } from '../auth/local-signing-key';
-import { loadConfig, localAuthOffReason } from '../config/app-config';
+import { loadConfig } from '../config/app-config';
+import { localAuthOffReason } from '../config/local-auth';
 
 /**
  * `npm run token -- <userId> [--ttl 1h]`: a token of local development auth,
@@ -36,14 +37,14 @@ export function parseTokenArgs(argv: string[]): TokenCommand {
 }
 
 async function mint(command: TokenCommand): Promise<string> {
-  const config = loadConfig();
-  if (!config.localAuth) {
+  const { localAuth } = loadConfig().auth;
+  if (!localAuth) {
     throw new Error(
       `local auth is off here (${localAuthOffReason()}), so the service would refuse this token: ` +
         'get one from your identity service, or set LOCAL_AUTH=true for the service and for this command',
     );
   }
-  const key = await loadOrCreateLocalSigningKey(config.localAuth.keyFile);
+  const key = await loadOrCreateLocalSigningKey(localAuth.keyFile);
   return key.sign(command.userId, command.ttl);
 }
 

@@ -1,5 +1,6 @@
 import { parseCompactArgs } from '../cli/compact-cli-args';
-import { ConfigError, loadConfig } from '../config/app-config';
+import { loadConfig } from '../config/app-config';
+import { ConfigError } from '../config/config-error';
 
 describe('compaction configuration', () => {
   it('defaults: hourly, 72 h minimum age, its own role', () => {

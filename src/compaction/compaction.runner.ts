@@ -1,8 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { CompactionConfig } from '../config/app-config';
 import { releasePostgresConnection } from '../store/driver-internals';
 import { CompactionRepository } from './compaction.repository';
 
@@ -24,7 +23,7 @@ export interface CompactionSession {
 export class CompactionRunner {
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: CompactionConfig,
   ) {}
 
   /** Runs `fn` holding the lock; resolves to `undefined` when another pass holds it. */
@@ -39,7 +38,7 @@ export class CompactionRunner {
       locked = row.locked;
       if (!locked) return undefined;
       const repository = new CompactionRepository(queryRunner);
-      const { role, batchTimeoutMs } = this.config.compaction;
+      const { role, batchTimeoutMs } = this.config;
       const session: CompactionSession = {
         batch: async (batchFn, commit = true) => {
           await queryRunner.startTransaction();

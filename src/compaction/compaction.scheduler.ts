@@ -1,11 +1,5 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { CompactionConfig } from '../config/app-config';
 import { CompactionService } from './compaction.service';
 
 /**
@@ -20,11 +14,11 @@ export class CompactionScheduler implements OnApplicationBootstrap, BeforeApplic
 
   constructor(
     private readonly compaction: CompactionService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: CompactionConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.compaction.intervalMs > 0) this.schedule();
+    if (this.config.intervalMs > 0) this.schedule();
   }
 
   /** Before the pool closes: a running pass stops after its current batch; the next start resumes there. */
@@ -44,7 +38,7 @@ export class CompactionScheduler implements OnApplicationBootstrap, BeforeApplic
           this.running = undefined;
           this.schedule();
         });
-    }, this.config.compaction.intervalMs);
+    }, this.config.intervalMs);
     this.timer.unref();
   }
 }

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { Injectable, Logger } from '@nestjs/common';
+import { CompactionConfig } from '../config/app-config';
 import { CompactionMetrics } from './compaction.metrics';
 import type { RecordKey } from './compaction.repository';
 import { CompactionRunner } from './compaction.runner';
@@ -52,13 +51,13 @@ export class CompactionService {
   constructor(
     private readonly runner: CompactionRunner,
     private readonly metrics: CompactionMetrics,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: CompactionConfig,
   ) {}
 
   async runPass(options: CompactionOptions = {}): Promise<CompactionReport> {
     const started = Date.now();
-    const { batchRecords, passMaxMs } = this.config.compaction;
-    const minAgeHours = options.minAgeHours ?? this.config.compaction.minAgeHours;
+    const { batchRecords, passMaxMs } = this.config;
+    const minAgeHours = options.minAgeHours ?? this.config.minAgeHours;
     const dryRun = options.dryRun ?? false;
     // A user's run and a dry run leave the shared resume point alone.
     const resumable = options.userId === undefined && !dryRun;

@@ -1,20 +1,14 @@
-import { ConfigError } from './config-error';
+import { Env, EnvSqlIdentifier, readEnv } from './env-rules';
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+class CompactionRoleEnv {
+  /** It may read, delete and strip change rows, and nothing else; the request role keeps no UPDATE or DELETE. */
+  @EnvSqlIdentifier() DB_COMPACTION_ROLE = 'sync_compactor';
+}
 
 /**
- * The role log compaction runs as (DB_COMPACTION_ROLE, default sync_compactor):
- * it may read, delete and strip change rows, and nothing else; the request role
- * keeps no UPDATE or DELETE. Migrations read it here, outside Nest's DI.
+ * The role log compaction runs as (DB_COMPACTION_ROLE, default sync_compactor).
+ * Migrations read it here, alone, outside Nest's DI.
  */
-export function compactionRoleFromEnv(
-  env: Record<string, string | undefined> = process.env,
-): string {
-  const role = env.DB_COMPACTION_ROLE?.trim() || 'sync_compactor';
-  if (!IDENTIFIER.test(role)) {
-    throw new ConfigError(
-      `Invalid configuration: DB_COMPACTION_ROLE must be a lower-case SQL identifier (got "${role}")`,
-    );
-  }
-  return role;
+export function compactionRoleFromEnv(env: Env = process.env): string {
+  return readEnv(CompactionRoleEnv, env).DB_COMPACTION_ROLE;
 }

@@ -1,19 +1,16 @@
-import { ConfigError } from './config-error';
+import { Env, EnvSqlIdentifier, readEnv } from './env-rules';
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+class RlsRoleEnv {
+  /** The role every user-data transaction switches to; it must not bypass RLS. */
+  @EnvSqlIdentifier() DB_RLS_ROLE = 'sync_app';
+}
 
 /**
  * The role RLS is enforced as (DB_RLS_ROLE, default sync_app). Migrations run
- * outside Nest's DI (also from the TypeORM CLI), so they read it here.
+ * outside Nest's DI (also from the TypeORM CLI), so they read it here, alone.
  */
-export function rlsRoleFromEnv(env: Record<string, string | undefined> = process.env): string {
-  const role = env.DB_RLS_ROLE?.trim() || 'sync_app';
-  if (!IDENTIFIER.test(role)) {
-    throw new ConfigError(
-      `Invalid configuration: DB_RLS_ROLE must be a lower-case SQL identifier (got "${role}")`,
-    );
-  }
-  return role;
+export function rlsRoleFromEnv(env: Env = process.env): string {
+  return readEnv(RlsRoleEnv, env).DB_RLS_ROLE;
 }
 
 /** The SQL a DBA runs where the service's database user may not create or grant roles. */

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ThrottlerModule, ThrottlerOptions } from '@nestjs/throttler';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { LimitsConfig } from '../config/app-config';
 import { RateLimitBucket } from './rate-limit.decorator';
 import { RequestTimeoutInterceptor } from './request-timeout.interceptor';
 
@@ -28,14 +27,11 @@ function bucket(name: RateLimitBucket, perMinute: number): ThrottlerOptions {
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+      inject: [LimitsConfig],
+      useFactory: (limits: LimitsConfig) => ({
         // Our guard sets a plain Retry-After; the library's headers would carry the bucket suffix.
         setHeaders: false,
-        throttlers: [
-          bucket('push', config.rateLimitPushPerMinute),
-          bucket('pull', config.rateLimitPullPerMinute),
-        ],
+        throttlers: [bucket('push', limits.pushPerMinute), bucket('pull', limits.pullPerMinute)],
       }),
     }),
   ],

@@ -1,7 +1,6 @@
 import {
   CallHandler,
   ExecutionContext,
-  Inject,
   Injectable,
   NestInterceptor,
   SetMetadata,
@@ -9,8 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { Observable, throwError, timeout } from 'rxjs';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { HttpConfig } from '../config/app-config';
 
 const NO_REQUEST_TIMEOUT = Symbol('noRequestTimeout');
 
@@ -27,11 +25,11 @@ export const NoRequestTimeout = (): MethodDecorator & ClassDecorator =>
 export class RequestTimeoutInterceptor implements NestInterceptor {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly http: HttpConfig,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const ms = this.config.requestTimeoutMs;
+    const ms = this.http.requestTimeoutMs;
     if (ms <= 0 || context.getType() !== 'http' || this.exempt(context)) return next.handle();
     return next.handle().pipe(
       timeout({

@@ -1,7 +1,7 @@
 import type { LogLevel } from '@nestjs/common';
 import pino, { DestinationStream, LevelWithSilent, Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { LOG_LEVELS } from '../config/app-config';
+import { LOG_LEVELS } from '../config/env.dto';
 
 /** Secrets that must never reach a log line, wherever a request or its headers get logged. */
 export const REDACTED_PATHS = [

@@ -1,23 +1,16 @@
-import {
-  CanActivate,
-  ExecutionContext,
-  Inject,
-  Injectable,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'crypto';
 import type { Request } from 'express';
 import { bearerToken } from '../auth/auth.guard';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { MetricsConfig } from '../config/app-config';
 
 /** With METRICS_TOKEN set, `/metrics` wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
 @Injectable()
 export class MetricsTokenGuard implements CanActivate {
   private readonly expected?: Buffer;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    if (config.metricsToken) this.expected = digest(config.metricsToken);
+  constructor(metrics: MetricsConfig) {
+    if (metrics.token) this.expected = digest(metrics.token);
   }
 
   canActivate(context: ExecutionContext): boolean {

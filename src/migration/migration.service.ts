@@ -1,7 +1,6 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { DatabaseConfig } from '../config/app-config';
 
 /** Any fixed 64-bit number; the same on every instance so they migrate one at a time. */
 const MIGRATION_LOCK_KEY = 7_316_245_901_442_001n;
@@ -12,7 +11,7 @@ export class MigrationService implements OnModuleInit {
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: DatabaseConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {

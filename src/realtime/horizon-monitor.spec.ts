@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { loadConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { HorizonHolder, HorizonRepository, HorizonSample } from '../store/horizon.repository';
 import { HorizonMonitor } from './horizon-monitor';
@@ -25,7 +25,7 @@ describe('HorizonMonitor', () => {
     const repository = { sample: async () => sample } as unknown as HorizonRepository;
     monitor = new HorizonMonitor(
       repository,
-      { dbIdleInTransactionTimeoutMs: 10_000 } as AppConfig,
+      loadConfig({ DB_IDLE_IN_TX_TIMEOUT_MS: '10000' }).database,
       new MetricsService(),
     );
   });

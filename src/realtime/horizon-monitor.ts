@@ -1,13 +1,11 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { DatabaseConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { HorizonHolder, HorizonRepository, HorizonSample } from '../store/horizon.repository';
 
@@ -36,10 +34,10 @@ export class HorizonMonitor implements OnApplicationBootstrap, BeforeApplication
 
   constructor(
     private readonly repository: HorizonRepository,
-    @Inject(APP_CONFIG) config: AppConfig,
+    database: DatabaseConfig,
     metrics: MetricsService,
   ) {
-    const idle = config.dbIdleInTransactionTimeoutMs;
+    const idle = database.idleInTransactionTimeoutMs;
     this.stallMs = idle > 0 ? Math.floor(idle / 2) : DEFAULT_STALL_MS;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const monitor = this;

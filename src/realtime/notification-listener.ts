@@ -1,14 +1,12 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { DatabaseConfig } from '../config/app-config';
 import { databaseUrlOf } from '../store/database';
 import { CHANGE_CHANNEL } from './change-event-codec';
 
@@ -48,7 +46,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly database: DatabaseConfig,
   ) {}
 
   /** True while the connection is up and LISTENing. */
@@ -98,7 +96,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     const client = new Client({
       connectionString: databaseUrlOf(this.dataSource),
       application_name: LISTENER_APPLICATION_NAME,
-      connectionTimeoutMillis: this.config.dbConnectTimeoutMs,
+      connectionTimeoutMillis: this.database.connectTimeoutMs,
       query_timeout: QUERY_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,

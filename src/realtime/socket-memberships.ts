@@ -1,12 +1,10 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { RealtimeConfig } from '../config/app-config';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { SocketRegistry } from './socket-registry';
 
@@ -28,13 +26,13 @@ export class SocketMemberships implements OnApplicationBootstrap, BeforeApplicat
   constructor(
     private readonly memberships: MembershipProvider,
     private readonly registry: SocketRegistry,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly realtime: RealtimeConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(
       () => void this.refreshAll(),
-      this.config.wsMembershipRefreshMs,
+      this.realtime.membershipRefreshMs,
     ).unref();
   }
 

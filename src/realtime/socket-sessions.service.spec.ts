@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'events';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
-import { AppConfig } from '../config/app-config';
+import { loadConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
 import { SocketMemberships } from './socket-memberships';
@@ -44,11 +44,11 @@ class FakeBus extends ChangeBus {
   }
 }
 
-const config = {
-  wsAuthTimeoutMs: 10_000,
-  wsPingIntervalMs: 1_000,
-  wsMaxBufferedBytes: 1_024,
-} as AppConfig;
+const config = loadConfig({
+  WS_AUTH_TIMEOUT_MS: '10000',
+  WS_PING_INTERVAL_MS: '1000',
+  WS_MAX_BUFFERED_BYTES: '1024',
+}).realtime;
 const event: ChangeEvent = {
   appId: 'todo',
   userId: 'u1',

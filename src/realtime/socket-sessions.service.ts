@@ -1,6 +1,5 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
@@ -8,8 +7,7 @@ import {
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { RealtimeConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { isAppId, MAX_CLIENT_ID_LENGTH } from '../common/wire-rules';
 import { ChangeEvent } from './change-bus';
@@ -56,12 +54,12 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     private readonly memberships: SocketMemberships,
     private readonly auth: AuthService,
     private readonly gate: VisibilityGate,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: RealtimeConfig,
     private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.heartbeat = setInterval(() => this.beat(), this.config.wsPingIntervalMs).unref();
+    this.heartbeat = setInterval(() => this.beat(), this.config.pingIntervalMs).unref();
   }
 
   /** A new connection on `path` (`/ws` or `/ws/:appId`); it has WS_AUTH_TIMEOUT_MS to authenticate. */
@@ -77,7 +75,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
       this.deadlines.delete(session);
       if (session.userId === undefined)
         socket.close(CLOSE_POLICY_VIOLATION, 'Authentication timeout');
-    }, this.config.wsAuthTimeoutMs);
+    }, this.config.authTimeoutMs);
     this.deadlines.set(session, deadline);
   }
 
@@ -149,7 +147,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
   send(session: SocketSession, message: ServerMessage): boolean {
     const { socket } = session;
     if (socket.readyState !== OPEN) return false;
-    if (socket.bufferedAmount > this.config.wsMaxBufferedBytes) {
+    if (socket.bufferedAmount > this.config.maxBufferedBytes) {
       this.logger.warn(`terminating a slow socket (${socket.bufferedAmount} bytes unsent)`);
       socket.terminate();
       return false;
@@ -233,7 +231,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     for (const session of this.registry.all()) {
       const { socket } = session;
       if (socket.readyState !== OPEN) continue;
-      if (!session.alive || socket.bufferedAmount > this.config.wsMaxBufferedBytes) {
+      if (!session.alive || socket.bufferedAmount > this.config.maxBufferedBytes) {
         socket.terminate();
         continue;
       }

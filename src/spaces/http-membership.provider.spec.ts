@@ -27,9 +27,11 @@ describe('HttpMembershipProvider: an unreachable or failing mana-auth', () => {
 
   it('warns once per outage (not per lookup), and says when lookups work again', async () => {
     const { port } = server.address() as AddressInfo;
-    const provider = new HttpMembershipProvider(
-      loadConfig({ MANA_AUTH_URL: `http://127.0.0.1:${port}`, DATABASE_URL: 'postgres://x@y/z' }),
-    );
+    const { auth, spaces, internalHttp } = loadConfig({
+      MANA_AUTH_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: 'postgres://x@y/z',
+    });
+    const provider = new HttpMembershipProvider(auth, spaces, internalHttp);
     for (const user of ['a', 'b', 'c', 'd']) {
       expect(await provider.membershipsOf(user)).toEqual({ spaceIds: [], available: false });
     }

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { Injectable, Logger } from '@nestjs/common';
+import { AuthConfig, InternalHttpConfig, SpacesConfig } from '../config/app-config';
 import { getInternalJson } from '../common/internal-http';
 import { TtlCache } from '../common/ttl-cache';
 import { Memberships, MembershipProvider } from './membership-provider';
@@ -23,7 +22,11 @@ export class HttpMembershipProvider extends MembershipProvider {
   /** While lookups fail: when that was last said, and how often they failed. */
   private outage?: { warnedAt: number; failures: number };
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    private readonly auth: AuthConfig,
+    private readonly spaces: SpacesConfig,
+    private readonly internalHttp: InternalHttpConfig,
+  ) {
     super();
   }
 
@@ -32,12 +35,12 @@ export class HttpMembershipProvider extends MembershipProvider {
   }
 
   private async fetch(userId: string): Promise<{ value: Memberships; ttlMs: number }> {
-    const url = `${this.config.manaAuthUrl}/api/v1/internal/users/${encodeURIComponent(userId)}/memberships`;
+    const url = `${this.auth.manaAuthUrl}/api/v1/internal/users/${encodeURIComponent(userId)}/memberships`;
     try {
       const body = await getInternalJson<MembershipsResponse>(
         url,
-        { 'x-service-key': this.config.manaServiceKey },
-        this.config.internalHttpTimeoutMs,
+        { 'x-service-key': this.internalHttp.serviceKey },
+        this.internalHttp.timeoutMs,
       );
       if (!Array.isArray(body?.memberships)) throw new Error('response has no memberships array');
       const spaceIds = body.memberships
@@ -47,12 +50,12 @@ export class HttpMembershipProvider extends MembershipProvider {
         this.logger.log(`membership lookups work again (${this.outage.failures} answered none)`);
         this.outage = undefined;
       }
-      return { value: { spaceIds, available: true }, ttlMs: this.config.membershipCacheTtlMs };
+      return { value: { spaceIds, available: true }, ttlMs: this.spaces.membershipCacheTtlMs };
     } catch (error) {
       this.warnFailure(error);
       return {
         value: { spaceIds: [], available: false },
-        ttlMs: Math.min(FAILURE_TTL_MS, this.config.membershipCacheTtlMs),
+        ttlMs: Math.min(FAILURE_TTL_MS, this.spaces.membershipCacheTtlMs),
       };
     }
   }
@@ -65,7 +68,7 @@ export class HttpMembershipProvider extends MembershipProvider {
     outage.warnedAt = now;
     const repeated = outage.failures > 1 ? ` (${outage.failures} failed lookups so far)` : '';
     this.logger.warn(
-      `membership lookup at ${this.config.manaAuthUrl} failed, answering none${repeated}: ` +
+      `membership lookup at ${this.auth.manaAuthUrl} failed, answering none${repeated}: ` +
         `${error instanceof Error ? error.message : error}; check MANA_AUTH_URL and MANA_SERVICE_KEY`,
     );
   }

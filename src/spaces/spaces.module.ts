@@ -1,6 +1,5 @@
 import { DynamicModule, Global, Module, Provider, Type } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { AuthConfig, InternalHttpConfig, SpacesConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { HttpMembershipProvider } from './http-membership.provider';
 import { LocalMembershipProvider } from './local-membership.provider';
@@ -26,11 +25,15 @@ export class SpacesModule {
       ? { provide: MembershipProvider, useClass: provider }
       : {
           provide: MembershipProvider,
-          inject: [APP_CONFIG],
-          useFactory: (config: AppConfig): MembershipProvider | Promise<MembershipProvider> =>
-            config.localAuth?.localMemberships
-              ? LocalMembershipProvider.open(config.localAuth.membershipsFile)
-              : new HttpMembershipProvider(config),
+          inject: [AuthConfig, SpacesConfig, InternalHttpConfig],
+          useFactory: (
+            auth: AuthConfig,
+            spaces: SpacesConfig,
+            internalHttp: InternalHttpConfig,
+          ): MembershipProvider | Promise<MembershipProvider> =>
+            auth.localAuth?.localMemberships
+              ? LocalMembershipProvider.open(auth.localAuth.membershipsFile)
+              : new HttpMembershipProvider(auth, spaces, internalHttp),
         };
     return {
       module: SpacesModule,

@@ -1,7 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
-import { AppConfig } from '../config/app-config';
+import { DatabaseConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 
@@ -14,7 +14,7 @@ export class Database implements OnApplicationShutdown {
   private embedded?: EmbeddedPostgresHandle;
   private source?: DataSource;
 
-  static async open(config: AppConfig): Promise<Database> {
+  static async open(config: DatabaseConfig): Promise<Database> {
     const database = new Database();
     await database.connect(config);
     return database;
@@ -25,11 +25,11 @@ export class Database implements OnApplicationShutdown {
     return this.source;
   }
 
-  private async connect(config: AppConfig): Promise<void> {
-    let url = config.databaseUrl;
+  private async connect(config: DatabaseConfig): Promise<void> {
+    let url = config.url;
     if (!url) {
       this.embedded = await startEmbeddedPostgres({
-        ...config.embeddedPg,
+        ...config.embedded,
         database: 'sync',
         log: (line) => this.logger.log(line),
       });

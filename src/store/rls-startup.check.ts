@@ -1,7 +1,6 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { DatabaseConfig } from '../config/app-config';
 
 interface RlsFacts {
   connectedAs: string;
@@ -19,7 +18,7 @@ export class RlsStartupCheck implements OnApplicationBootstrap {
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: DatabaseConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

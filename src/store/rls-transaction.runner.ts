@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { DatabaseConfig } from '../config/app-config';
 import { RlsSession, scopeStatement } from './rls-session';
 import { RlsScope, TransactionHost } from './transaction-host';
 
@@ -26,7 +25,7 @@ export class RlsTransactionRunner {
   constructor(
     private readonly dataSource: DataSource,
     private readonly host: TransactionHost,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: DatabaseConfig,
   ) {}
 
   async runAsUser<T>(scope: RlsScope, fn: () => Promise<T>): Promise<T> {

@@ -1,8 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { DatabaseConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ChangeRepository } from './change.repository';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -17,7 +16,11 @@ import { TransactionHost } from './transaction-host';
 @Global()
 @Module({
   providers: [
-    { provide: Database, inject: [APP_CONFIG], useFactory: (c: AppConfig) => Database.open(c) },
+    {
+      provide: Database,
+      inject: [DatabaseConfig],
+      useFactory: (config: DatabaseConfig) => Database.open(config),
+    },
     { provide: DataSource, inject: [Database], useFactory: (db: Database) => db.dataSource },
     TransactionHost,
     RlsTransactionRunner,

@@ -1,7 +1,6 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { RealtimeConfig, SyncConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
@@ -29,7 +28,8 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     runner: RlsTransactionRunner,
     gate: VisibilityGate,
     memberships: MembershipProvider,
-    @Inject(APP_CONFIG) config: AppConfig,
+    config: SyncConfig,
+    realtime: RealtimeConfig,
     metrics: MetricsService,
   ) {
     this.deps = {
@@ -40,7 +40,7 @@ export class SyncStreamService implements BeforeApplicationShutdown {
       metrics,
       logger: new Logger('SyncStream'),
       heartbeatMs: config.sseHeartbeatMs,
-      membershipRefreshMs: config.wsMembershipRefreshMs,
+      membershipRefreshMs: realtime.membershipRefreshMs,
     };
   }
 

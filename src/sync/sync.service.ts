@@ -1,12 +1,6 @@
-import {
-  BadRequestException,
-  Inject,
-  Injectable,
-  UnprocessableEntityException,
-} from '@nestjs/common';
+import { BadRequestException, Injectable, UnprocessableEntityException } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { SyncConfig } from '../config/app-config';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { MetricsService } from '../metrics/metrics.service';
 import { ChangeBus } from '../realtime/change-bus';
@@ -43,7 +37,7 @@ export class SyncService {
     private readonly changes: ChangeRepository,
     private readonly idempotency: IdempotencyRepository,
     private readonly bus: ChangeBus,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: SyncConfig,
     private readonly metrics: MetricsService,
     private readonly tx: TransactionHost,
   ) {}
@@ -148,7 +142,7 @@ export class SyncService {
    * writers). `horizon`: one read earlier in this transaction (a push's insert).
    */
   async read(request: ReadRequest, horizon?: bigint): Promise<ReadResult> {
-    const limit = this.config.syncPageSize;
+    const limit = this.config.pageSize;
     const page = await this.changes.changesSince({
       appId: request.appId,
       tableName: request.table,
@@ -156,7 +150,7 @@ export class SyncService {
       createdAfter: request.since.createdAfter,
       excludeClientId: request.clientId,
       limit: limit + 1,
-      maxBytes: this.config.syncPageMaxBytes,
+      maxBytes: this.config.pageMaxBytes,
       horizon,
     });
     const full = page.rows.length > limit || page.truncated;

@@ -236,7 +236,7 @@ describe('backup export and import over HTTP', () => {
     const manifest = JSON.parse(manifestEntry.data.toString('utf8'));
     expect(manifest).toEqual({
       formatVersion: 1,
-      schemaVersion: t.service.config.maxSchemaVersion,
+      schemaVersion: t.service.config.sync.maxSchemaVersion,
       userId: 'user-a',
       createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       eventCount: rowsBefore.length,

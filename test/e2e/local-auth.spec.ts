@@ -109,7 +109,7 @@ describe('local auth off (JWKS_URL configured)', () => {
   const t = useService({ LOCAL_AUTH_KEY_FILE: '/nonexistent/never-read.json' });
 
   it('refuses a locally minted token, over HTTP and WebSocket alike', async () => {
-    expect(t.service.config.localAuth).toBeUndefined();
+    expect(t.service.config.auth.localAuth).toBeUndefined();
     const key = await loadOrCreateLocalSigningKey(join(dir, 'key.json'));
     const token = await key.sign('alice', '5m');
     const response = await new SyncClient(t.service.url, token, 'alice-laptop').push([task('x')]);

@@ -5,8 +5,8 @@ import { dataSourceOptions } from '../../src/store/data-source-options';
 import { adminQuery, createEmptyDatabase, TestDatabase } from '../support/test-database';
 
 async function migrationSource(url: string): Promise<DataSource> {
-  const config = loadConfig({ DATABASE_URL: url });
-  return new DataSource({ ...dataSourceOptions(config, url), poolSize: 2 }).initialize();
+  const { database } = loadConfig({ DATABASE_URL: url });
+  return new DataSource({ ...dataSourceOptions(database, url), poolSize: 2 }).initialize();
 }
 
 describe('compaction role migration', () => {

@@ -12,8 +12,8 @@ import { adminQuery, createEmptyDatabase, TestDatabase } from '../support/test-d
 const GO_DDL = readFileSync(join(__dirname, '../fixtures/mana-sync-schema.sql'), 'utf8');
 
 async function migrationSource(url: string): Promise<DataSource> {
-  const config = loadConfig({ DATABASE_URL: url });
-  return new DataSource({ ...dataSourceOptions(config, url), poolSize: 2 }).initialize();
+  const { database } = loadConfig({ DATABASE_URL: url });
+  return new DataSource({ ...dataSourceOptions(database, url), poolSize: 2 }).initialize();
 }
 
 /** Everything a migration could change, as comparable text. */

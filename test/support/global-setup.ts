@@ -31,9 +31,9 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await client.end();
   }
-  const config = loadConfig({ DATABASE_URL: databaseUrl(template, admin) });
+  const { database } = loadConfig({ DATABASE_URL: databaseUrl(template, admin) });
   const source = new DataSource({
-    ...dataSourceOptions(config, databaseUrl(template, admin)),
+    ...dataSourceOptions(database, databaseUrl(template, admin)),
     poolSize: 1,
   });
   await source.initialize();
