@@ -372,13 +372,13 @@ interface WirePieceRow {
  * 6 MB string, which V8 keeps until a full collection; at pages of such rows the service
  * peaked at 320-360 MB. Pieces are bytea, so they arrive as Buffers that are written as
  * they are (as text they would be strings in V8's heap again: measured 303-334 MB against
- * 222-245 MB; docs/performance.md). Rows whose payload_bytes say they are small (most)
- * are not cut; rows without it are (their stored size may be a compressed one). A long
+ * 222-245 MB; docs/performance.md). Rows whose size (the page budget's: payload_bytes,
+ * else the stored, maybe compressed, size) is small are not cut, most rows. A long
  * text is built once (OFFSET 0 keeps the planner from copying the expression into every
  * piece), and no sort follows, so the pieces are never held together in PostgreSQL.
  */
 function piecesOf(rows: string, extra = ''): string {
-  const small = `coalesce(r.payload_bytes, ${WIRE_PIECE_BYTES} + 1) <= ${WIRE_PIECE_BYTES}`;
+  const small = `r.bytes <= ${WIRE_PIECE_BYTES}`;
   return `SELECT CASE WHEN ${small} THEN ${WIRE_CHANGE_SQL} END AS wire,
                  p.bytes AS piece, p.n AS "pieceNo", r."txId", r.seq${extra}
     FROM (${rows}) r
