@@ -36,6 +36,7 @@ export const bigPagesScenario: Scenario = {
       const hwmReset = ctx.service.resetPeakRss();
       const sampler = ctx.service.sampleRss(25);
       ctx.log('big pages: catching up from the epoch');
+      const started = Date.now();
       let since = EPOCH;
       let pages = 0;
       let got = 0;
@@ -53,6 +54,7 @@ export const bigPagesScenario: Scenario = {
         since = body.syncedUntil;
         if (!body.hasMore) break;
       }
+      const catchUpMs = Date.now() - started;
       const sampled = sampler.stop();
       const peak = Math.max(sampled.peakBytes, hwmReset ? ctx.service.peakRssBytes() : 0);
       const notes: string[] = [];
@@ -67,6 +69,11 @@ export const bigPagesScenario: Scenario = {
             target: 'peak RSS < 300 MB',
             met: peak < 300 * MB && got === rows,
           }),
+          row({
+            scenario: `7 pull ${rows} rows of ${ROW_BYTES / MB} MB`,
+            metric: 'catch-up s / MB per s',
+            service: `${fmt(catchUpMs / 1000, 2)} / ${fmt((rows * ROW_BYTES) / MB / (catchUpMs / 1000))}`,
+          }),
         ],
         notes,
         figures: {
@@ -76,6 +83,7 @@ export const bigPagesScenario: Scenario = {
           got,
           largestAnswerBytes: largest,
           peakRssBytes: peak,
+          catchUpMs,
           rssBefore,
         },
       };

@@ -1,4 +1,4 @@
-import { JsonText } from './json-text';
+import { JsonText, textOf } from './json-text';
 
 describe('JsonText', () => {
   const items = ['{"a":1}', '"ü😀"', 'x'.repeat(100), '[]', 'y'.repeat(30)];
@@ -21,5 +21,23 @@ describe('JsonText', () => {
   it('frames the same items', () => {
     const framed = new JsonText('{"c":[', ['1', '2'], ']}').framed('data: ', '\n\n');
     expect(framed.toString()).toBe('data: {"c":[1,2]}\n\n');
+  });
+
+  it('writes an item of UTF-8 pieces as its bytes, also when a piece ends inside a character', () => {
+    const long = '"' + 'ü😀a'.repeat(20) + '"';
+    const bytes = Buffer.from(long);
+    const pieces = [bytes.subarray(0, 3), bytes.subarray(3, 10), bytes.subarray(10)];
+    const text = new JsonText('[', ['1', pieces, '2'], ']');
+    const whole = `[1,${long},2]`;
+    expect(textOf(pieces)).toBe(long);
+    expect(text.toString()).toBe(whole);
+    expect(text.byteLength).toBe(Buffer.byteLength(whole));
+    for (const size of [1, 4, 64 * 1024]) {
+      const chunks = [...text.chunks(size)];
+      expect(chunks).toEqual(expect.arrayContaining(pieces));
+      expect(
+        Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))),
+      ).toEqual(Buffer.from(whole));
+    }
   });
 });

@@ -7,6 +7,7 @@ import { ChangeOp } from './change-op';
 import { LogPosition } from './log-position';
 import { RlsScope, TransactionHost } from './transaction-host';
 import { endOnFailedCursor } from './driver-internals';
+import type { JsonItem } from '../common/json-text';
 
 /** A change ready to be appended; `userId` comes from the transaction's scope, never from here. */
 export interface NewChange {
@@ -91,11 +92,14 @@ export interface ChangesSinceQuery {
 
 /** A row of a page: the change as clients receive it, already JSON text, and its position. */
 export interface WireRow {
-  /** The wire change (WIRE_CHANGE_SQL), never parsed in JavaScript. */
-  wire: string;
+  /** The wire change (WIRE_CHANGE_SQL), never parsed in JavaScript; a large one as UTF-8 pieces. */
+  wire: JsonItem;
   txId: string;
   seq: string;
 }
+
+/** A wire change longer than this many bytes is read as pieces of this size (see piecesOf). */
+export const WIRE_PIECE_BYTES = 64 * 1024;
 
 export interface ChangesPage {
   rows: WireRow[];
@@ -290,7 +294,7 @@ export class ChangeRepository {
     // Rows stored before payload_bytes existed count with their stored size (a NULL
     // column counts 0: a NULL size would drop the row from the running sum's page).
     const branch = (owner: string): string =>
-      `SELECT ${WIRE_COLUMNS},
+      `SELECT ${WIRE_COLUMNS}, payload_bytes,
               coalesce(payload_bytes, coalesce(pg_column_size(data), 0)
                 + coalesce(pg_column_size(field_meta), 0)
                 + coalesce(pg_column_size(actor), 0)) AS bytes
@@ -308,23 +312,23 @@ export class ChangeRepository {
              (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
     // The wire text is built last, for the rows returned only.
-    const wire = `${WIRE_CHANGE_SQL} AS wire, "txId", seq`;
     if (q.maxBytes === undefined) {
-      const rows = await this.tx.query<WireRow>(
-        `SELECT ${wire} FROM (${page}) page ORDER BY "txId", seq`,
+      const rows = await this.tx.query<WirePieceRow>(
+        piecesOf(`SELECT * FROM (${page}) page ORDER BY "txId", seq`),
         params,
       );
-      return { rows, horizon, truncated: false };
+      return { rows: assemblePieces(rows), horizon, truncated: false };
     }
     // The running sum needs only the sizes: the rows past the budget are never detoasted.
-    const sql = `SELECT ${wire}, "pageRows" FROM (
+    const sized = `SELECT * FROM (
         SELECT page.*, sum(bytes) OVER (ORDER BY "txId", seq) - bytes AS "bytesBefore",
                count(*) OVER () AS "pageRows"
           FROM (${page}) page) sized
       WHERE "bytesBefore" < ${param(q.maxBytes)}
       ORDER BY "txId", seq`;
-    const rows = await this.tx.query<WireRow & { pageRows: string }>(sql, params);
-    const truncated = rows.length > 0 && rows.length < Number(rows[0].pageRows);
+    const pieces = await this.tx.query<WirePieceRow>(piecesOf(sized, ', r."pageRows"'), params);
+    const rows = assemblePieces(pieces);
+    const truncated = rows.length > 0 && rows.length < Number(pieces[0].pageRows);
     return { rows, horizon, truncated };
   }
 
@@ -349,4 +353,63 @@ export class ChangeRepository {
     );
     return client.query(endOnFailedCursor(stream));
   }
+}
+
+/** A row of piecesOf: a whole wire text, or one piece of a long one. */
+interface WirePieceRow {
+  wire: string | null;
+  piece: Buffer | null;
+  pieceNo: number | null;
+  txId: string;
+  seq: string;
+  pageRows?: string;
+}
+
+/**
+ * The wire text of each of `rows` (ordered by "txId", seq); a long one cut into pieces of
+ * WIRE_PIECE_BYTES, one result row each. node-postgres receives a row as one message and
+ * decodes it into one string: a 6 MB text costs a receive buffer doubled up to 8 MB and a
+ * 6 MB string, which V8 keeps until a full collection; at pages of such rows the service
+ * peaked at 320-360 MB. Pieces are bytea, so they arrive as Buffers that are written as
+ * they are (as text they would be strings in V8's heap again: measured 303-334 MB against
+ * 222-245 MB; docs/performance.md). Rows whose size (the page budget's: payload_bytes,
+ * else the stored, maybe compressed, size) is small are not cut, most rows. A long
+ * text is built once (OFFSET 0 keeps the planner from copying the expression into every
+ * piece), and no sort follows, so the pieces are never held together in PostgreSQL.
+ */
+function piecesOf(rows: string, extra = ''): string {
+  const small = `r.bytes <= ${WIRE_PIECE_BYTES}`;
+  return `SELECT CASE WHEN ${small} THEN ${WIRE_CHANGE_SQL} END AS wire,
+                 p.bytes AS piece, p.n AS "pieceNo", r."txId", r.seq${extra}
+    FROM (${rows}) r
+    LEFT JOIN LATERAL (
+      SELECT n, substring(b.bytes FROM n * ${WIRE_PIECE_BYTES} + 1 FOR ${WIRE_PIECE_BYTES}) AS bytes
+        FROM (SELECT convert_to(${WIRE_CHANGE_SQL}, 'UTF8') AS bytes WHERE NOT ${small} OFFSET 0) b,
+             generate_series(0, (octet_length(b.bytes) - 1) / ${WIRE_PIECE_BYTES}) n) p ON true
+    ORDER BY r."txId", r.seq`;
+}
+
+/**
+ * Rows of piecesOf back into one WireRow per change. The order of pieces within a row is
+ * not the statement's (it orders by position only, so that no sort holds the pieces):
+ * each goes to its number.
+ */
+function assemblePieces(rows: readonly WirePieceRow[]): WireRow[] {
+  const out: WireRow[] = [];
+  let pieces: Buffer[] | undefined;
+  let last: WirePieceRow | undefined;
+  for (const row of rows) {
+    if (row.piece === null) {
+      out.push({ wire: row.wire!, txId: row.txId, seq: row.seq });
+      pieces = undefined;
+    } else {
+      if (pieces === undefined || last!.txId !== row.txId || last!.seq !== row.seq) {
+        pieces = [];
+        out.push({ wire: pieces, txId: row.txId, seq: row.seq });
+      }
+      pieces[row.pieceNo!] = row.piece;
+    }
+    last = row;
+  }
+  return out;
 }

@@ -1,8 +1,8 @@
-import { JsonText } from '../common/json-text';
+import { JsonItem, JsonText } from '../common/json-text';
 
 /** One page of changes, each already the JSON text of a wire change (the store builds it). */
 export interface WirePage {
-  changes: readonly string[];
+  changes: readonly JsonItem[];
   syncedUntil: string;
   hasMore: boolean;
 }

@@ -63,4 +63,37 @@ describe('pages of rows near the body limit (default budget, 4 MB)', () => {
     expect(second.body.serverChanges.map((c: { id: string }) => c.id)).toEqual(['big-2']);
     expect(second.body.hasMore).toBe(false);
   });
+
+  it('serves rows read in pieces whole, through pull, the push answer and SSE', async () => {
+    const writer = await t.client('user-pieces', 'device-w');
+    // Several pieces each (WIRE_PIECE_BYTES), of multi-byte characters cut anywhere.
+    const blob = (n: number) => `${n}:${'aü€😀"\\'.repeat(20_000 + n * 7_001)}`;
+    const changes = [1, 2, 3].map((n) => ({
+      table: 'files',
+      id: `p${n}`,
+      op: 'insert',
+      data: { blob: blob(n) },
+    }));
+    expect((await writer.push(changes)).status).toBe(200);
+
+    const reader = await t.client('user-pieces', 'device-r');
+    const pulled = await reader.pull('files', EPOCH);
+    expect(pulled.body.serverChanges.map((c: { data: { blob: string } }) => c.data.blob)).toEqual(
+      changes.map((c) => c.data.blob),
+    );
+    const answer = await (await t.client('user-pieces', 'device-o')).push([], EPOCH);
+    expect(answer.body.serverChanges.map((c: { id: string }) => c.id)).toEqual(['p1', 'p2', 'p3']);
+    expect(answer.body.serverChanges[2].data.blob).toBe(blob(3));
+
+    const stream = await reader.stream(['files'], EPOCH);
+    try {
+      const events = await stream.waitFor((all) => all.some((e) => e.event === 'changes'), 20_000);
+      const sent = events.find((e) => e.event === 'changes')!.data;
+      expect(sent.changes.map((c: { data: { blob: string } }) => c.data.blob)).toEqual(
+        changes.map((c) => c.data.blob),
+      );
+    } finally {
+      stream.close();
+    }
+  });
 });

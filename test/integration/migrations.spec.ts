@@ -4,6 +4,7 @@ import { join } from 'path';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { loadConfig } from '../../src/config/app-config';
+import { textOf } from '../../src/common/json-text';
 import { dataSourceOptions } from '../../src/store/data-source-options';
 import { START } from '../../src/store/log-position';
 import { createStoreContext } from '../support/store-context';
@@ -149,7 +150,7 @@ describe('migrations', () => {
     const { rows: own } = await db.pool.query(
       `SELECT id::text FROM sync_changes WHERE user_id = 'user-1' ORDER BY tx_id, seq`,
     );
-    expect(page.rows.map((r) => JSON.parse(r.wire).eventId)).toEqual(own.map((r) => r.id));
+    expect(page.rows.map((r) => JSON.parse(textOf(r.wire)).eventId)).toEqual(own.map((r) => r.id));
     expect(own).toHaveLength(500);
   });
 

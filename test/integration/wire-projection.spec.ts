@@ -3,7 +3,10 @@ import { seedFromEnv, seededRandom } from '../support/compaction-histories';
 import { createStoreContext, StoreContext } from '../support/store-context';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { toServerChange } from '../support/wire-projection';
-import type { ChangeRow } from '../../src/store/change.repository';
+import { ChangeRow, WIRE_PIECE_BYTES } from '../../src/store/change.repository';
+import { textOf } from '../../src/common/json-text';
+import { START } from '../../src/store/log-position';
+import { TransactionHost } from '../../src/store/transaction-host';
 
 /**
  * The page statement builds each wire change as JSON text in SQL (WIRE_CHANGE_SQL). Over
@@ -48,12 +51,24 @@ function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];
 }
 
+/**
+ * A string long enough that its row is read in pieces (WIRE_PIECE_BYTES), of one-, two-,
+ * three- and four-byte characters, so that pieces end inside characters.
+ */
+function longString(random: Random): string {
+  const parts = ['ab', 'ü', '€', '😀', '"', '\\n'];
+  const length = WIRE_PIECE_BYTES + Math.floor(random() * WIRE_PIECE_BYTES * 2);
+  let text = '';
+  while (text.length < length) text += pick(random, parts).repeat(1 + Math.floor(random() * 50));
+  return text;
+}
+
 /** Any JSON value, as text. */
 function jsonText(random: Random, depth = 0): string {
   const kind = Math.floor(random() * (depth > 2 ? 4 : 6));
   switch (kind) {
     case 0:
-      return JSON.stringify(pick(random, STRINGS));
+      return JSON.stringify(random() < 0.1 ? longString(random) : pick(random, STRINGS));
     case 1:
       return pick(random, NUMBERS);
     case 2:
@@ -168,10 +183,15 @@ describe(`the SQL wire projection (SEED=${seed})`, () => {
     // Microseconds as well: created_at is the fallback time of an update's fields.
     await db.pool.query(
       `INSERT INTO sync_changes (id, app_id, table_name, record_id, user_id, op, data, field_meta,
-                                 client_id, created_at, schema_version, space_id, actor, origin)
+                                 client_id, created_at, schema_version, space_id, actor, origin,
+                                 payload_bytes)
        SELECT r.id, $1, r.table_name, r.record_id, $2, r.op, r.data::jsonb, r.field_meta::jsonb,
               'writer', r.created_at::timestamptz + make_interval(secs => r.n % 1000 / 1e6),
-              r.schema_version, r.space_id, r.actor::jsonb, r.origin
+              r.schema_version, r.space_id, r.actor::jsonb, r.origin,
+              -- As a push writes it for odd rows; even rows are older, without a size.
+              CASE WHEN r.n % 2 = 1 THEN coalesce(pg_column_size(r.data::jsonb), 0)
+                     + coalesce(pg_column_size(r.field_meta::jsonb), 0)
+                     + coalesce(pg_column_size(r.actor::jsonb), 0) END
          FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::text[], $10::int[], $11::text[], $12::text[], $13::text[])
               WITH ORDINALITY AS r(id, table_name, record_id, op, data, field_meta, created_at,
@@ -224,21 +244,53 @@ describe(`the SQL wire projection (SEED=${seed})`, () => {
       expect(page.rows.map((r) => r.seq)).toEqual(stored.map((r) => r.seq));
       page.rows.forEach((row, i) => {
         const expected = JSON.stringify(toServerChange(stored[i]));
-        expect({ seed, i, change: canonical(JSON.parse(row.wire)) }).toEqual({
+        expect({ seed, i, change: canonical(JSON.parse(textOf(row.wire))) }).toEqual({
           seed,
           i,
           change: canonical(JSON.parse(expected)),
         });
-        expect(Object.keys(JSON.parse(row.wire) as object)).toEqual(
+        expect(Object.keys(JSON.parse(textOf(row.wire)) as object)).toEqual(
           Object.keys(JSON.parse(expected) as object),
         );
       });
     }
+    // Long rows came in pieces, short ones whole, with or without a stored size (rows were
+    // inserted in order, the first one with a size).
+    const [page] = [await read()];
+    const forms = page.rows.map((r, i) => {
+      if (typeof r.wire === 'string') return i % 2 === 0 ? 'whole' : 'whole without a size';
+      return r.wire.length > 1 ? 'pieces' : 'one piece';
+    });
+    expect(new Set(forms)).toEqual(new Set(['whole', 'whole without a size', 'pieces']));
     // The odd cases were generated, not only the plain ones.
     const ops = new Set(stored.map((r) => r.op));
     expect(ops).toEqual(new Set(['insert', 'update', 'delete']));
     expect(
       stored.some((r) => r.op === 'update' && r.data && Object.hasOwn(r.data, '__proto__')),
     ).toBe(true);
+  });
+
+  it('hands pieces on in position order without a sort that would hold them together', async () => {
+    const host = store.context.get(TransactionHost);
+    for (const spaceIds of [[], SPACES]) {
+      for (const maxBytes of [undefined, 1e12]) {
+        const spy = jest.spyOn(TransactionHost.prototype, 'query');
+        const plan = await store.runner.runAsUser({ userId: USER, spaceIds }, async () => {
+          await store.changes.changesSince({ appId: APP, after: START, limit: 50, maxBytes });
+          const [sql, params] = spy.mock.calls.find(([text]) => text.includes('"pieceNo"'))!;
+          spy.mockRestore();
+          const [row] = await host.query<{ 'QUERY PLAN': { Plan: { 'Node Type': string } }[] }>(
+            `EXPLAIN (FORMAT JSON) ${sql}`,
+            params,
+          );
+          return row['QUERY PLAN'][0].Plan;
+        });
+        expect({ spaceIds, maxBytes, top: plan['Node Type'] }).toEqual({
+          spaceIds,
+          maxBytes,
+          top: 'Nested Loop',
+        });
+      }
+    }
   });
 });
