@@ -2,7 +2,7 @@ import { crc32 } from 'zlib';
 import { LineSplitter } from './archive-reader';
 import { parseCliArgs, UsageError } from '../cli/backup-cli-args';
 import { isStorableTime } from './backup-event.dto';
-import { archiveFileName, parseEvent, parseManifest } from './backup-format';
+import { archiveFileName, parseEvent, parseManifest, readVerifiedEvent } from './backup-format';
 import './native-crc32';
 import { BatchCutter } from './restore-batches';
 
@@ -65,6 +65,16 @@ describe('backup format', () => {
   it('reads an upper-case eventId lower-cased, as a push stores it', () => {
     const upper = { ...EVENT, eventId: EVENT.eventId.toUpperCase() };
     expect(parseEvent(JSON.stringify(upper), 1, 1).eventId).toBe(EVENT.eventId);
+  });
+
+  it("reads a verified line (an import's second pass) as the first pass did; a changed one is refused", () => {
+    const upper = JSON.stringify({ ...EVENT, eventId: EVENT.eventId.toUpperCase() });
+    expect(readVerifiedEvent(upper)).toEqual(parseEvent(upper, 1, 1));
+    for (const changed of ['{"eventId":', '[]', 'null', '{"eventId":7}']) {
+      expect(() => readVerifiedEvent(changed)).toThrow(
+        new Error('events.jsonl changed since it was verified'),
+      );
+    }
   });
 
   it('refuses a line that is not a JSON object', () => {

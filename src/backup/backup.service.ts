@@ -34,6 +34,7 @@ import {
   MANIFEST_ENTRY,
   MAX_MANIFEST_BYTES,
   parseEvent,
+  readVerifiedEvent,
   parseManifest,
   toRestoredChange,
 } from './backup-format';
@@ -359,8 +360,8 @@ export class BackupService {
       inserted += result.inserted;
       written++;
     };
-    const onLine = (bytes: Buffer, number: number): void => {
-      const event = parseEvent(bytes.toString('utf8'), number, this.config.maxSchemaVersion);
+    const onLine = (bytes: Buffer): void => {
+      const event = readVerifiedEvent(bytes.toString('utf8'));
       const batch = cutter.add(bytes, toRestoredChange(event));
       if (batch) ready.push(batch);
     };
