@@ -32,7 +32,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** An archive-only rule: a predicate and the message that names its field. */
-function Archived(name: string, validate: (value: unknown) => boolean, message: string) {
+function Archived(
+  name: string,
+  validate: (value: unknown) => boolean,
+  message: string,
+): PropertyDecorator {
   return ValidateBy({ name, validator: { validate, defaultMessage: () => message } });
 }
 
