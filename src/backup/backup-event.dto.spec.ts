@@ -1,9 +1,5 @@
-import { compileValidation, validationMessages } from '../common/wire-validators';
 import { toNewChange } from '../sync/change-mapper';
-import { ChangeDto } from '../sync/dto/change.dto';
-import { PushDto } from '../sync/dto/push.dto';
 import { PushBodyPipe } from '../sync/push-body.pipe';
-import { BackupEventDto, toBackupEventDto } from './backup-event.dto';
 import { parseEvent } from './backup-format';
 
 /**
@@ -124,43 +120,5 @@ describe('a push change and an archive event: the same rules', () => {
     expect(messageOf(() => restore('spaceId', ''))).toBe(
       'events.jsonl line 1: spaceId should not be empty',
     );
-  });
-});
-
-describe('the compiled check of a DTO', () => {
-  /** Every rule's values, the archive-only ones and a missing field, on each field in turn. */
-  const values = [
-    ...RULES.flatMap((rule) => [...rule.refused, ...rule.accepted]),
-    ...['nope', EVENT.eventId.toUpperCase(), 'bad app', 'yesterday', '2024-02-30T00:00:00Z'],
-    ...[[1], { title: 5 }, { title: 'at' }, undefined, 0, false],
-  ];
-  const fields = Object.keys(EVENT);
-
-  it('agrees with validateSync on every field and value, for BackupEventDto and ChangeDto', () => {
-    const isEvent = compileValidation(BackupEventDto);
-    const isChange = compileValidation(ChangeDto);
-    let refused = 0;
-    for (const field of fields) {
-      for (const value of values) {
-        const event = toBackupEventDto({ ...EVENT, [field]: value });
-        expect([field, value, isEvent(event)]).toEqual([
-          field,
-          value,
-          validationMessages(event).length === 0,
-        ]);
-        const change = Object.assign(new ChangeDto(), { ...CHANGE, [field]: value });
-        expect([field, value, isChange(change)]).toEqual([
-          field,
-          value,
-          validationMessages(change).length === 0,
-        ]);
-        if (!isEvent(event)) refused++;
-      }
-    }
-    expect(refused).toBeGreaterThan(100);
-  });
-
-  it('refuses, when it is built, a class with a rule it does not run as validateSync would', () => {
-    expect(() => compileValidation(PushDto)).toThrow(/PushDto\.changes: a nestedValidation rule/);
   });
 });

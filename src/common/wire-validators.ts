@@ -1,6 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
 import {
-  getMetadataStorage,
   IsIn,
   IsInt,
   IsNotEmpty,
@@ -9,11 +8,8 @@ import {
   Min,
   validateSync,
   ValidateBy,
-  ValidationArguments,
   ValidationError,
   ValidationOptions,
-  ValidationTypes,
-  ValidatorConstraintInterface,
 } from 'class-validator';
 import { CHANGE_OPS } from '../store/change-op';
 import {
@@ -112,64 +108,4 @@ function messagesOf(errors: ValidationError[], prefix: string): string[] {
  */
 export function validationMessages(instance: object, prefix = ''): string[] {
   return messagesOf(validateSync(instance, { forbidUnknownValues: false }), prefix);
-}
-
-interface PropertyCheck {
-  property: string;
-  /** IsOptional: the property's rules apply only when all of these say so. */
-  conditions: ((object: object, value: unknown) => boolean)[];
-  rules: { constraints: unknown[]; validators: ValidatorConstraintInterface[] }[];
-}
-
-/**
- * Whether an instance of `target` passes validateSync, for many instances
- * (an archive's lines): the class's own class-validator rules, looked up once
- * instead of on every call (about 10 µs a line), each run as validateSync runs
- * it. Only an instance that fails needs validateSync, for its messages. Takes
- * the rules these DTOs use (plain and IsOptional) and refuses a class with any
- * other kind (nested, each, groups, ValidateIf, async) when it is built.
- */
-export function compileValidation<T extends object>(target: new () => T): (instance: T) => boolean {
-  const storage = getMetadataStorage();
-  const byProperty = storage.groupByPropertyName(
-    storage.getTargetValidationMetadatas(target, '', false, false),
-  );
-  const checks: PropertyCheck[] = Object.entries(byProperty).map(([property, metadatas]) => {
-    const check: PropertyCheck = { property, conditions: [], rules: [] };
-    for (const metadata of metadatas) {
-      // @Allow(): no rule, only a name for the whitelist, which validateSync skips too.
-      if (metadata.type === ValidationTypes.WHITELIST) continue;
-      const plain = !metadata.each && !metadata.validateIf && !metadata.groups?.length;
-      if (metadata.type === ValidationTypes.CONDITIONAL_VALIDATION && plain) {
-        check.conditions.push(metadata.constraints[0]);
-      } else if (metadata.type === ValidationTypes.CUSTOM_VALIDATION && plain) {
-        const constraints = storage.getTargetValidatorConstraints(metadata.constraintCls);
-        if (constraints.some((constraint) => constraint.async)) {
-          throw new Error(`${target.name}.${property}: an async rule cannot be compiled`);
-        }
-        check.rules.push({
-          constraints: metadata.constraints,
-          validators: constraints.map((constraint) => constraint.instance),
-        });
-      } else {
-        throw new Error(`${target.name}.${property}: a ${metadata.type} rule cannot be compiled`);
-      }
-    }
-    return check;
-  });
-  return (instance) =>
-    checks.every(({ property, conditions, rules }) => {
-      const value = (instance as Record<string, unknown>)[property];
-      if (!conditions.every((condition) => condition(instance, value))) return true;
-      return rules.every(({ constraints, validators }) => {
-        const args: ValidationArguments = {
-          targetName: target.name,
-          property,
-          object: instance,
-          value,
-          constraints,
-        };
-        return validators.every((validator) => validator.validate(value, args));
-      });
-    });
 }
