@@ -1,7 +1,8 @@
 import { crc32 } from 'zlib';
 import { LineSplitter } from './archive-reader';
 import { parseCliArgs, UsageError } from '../cli/backup-cli-args';
-import { archiveFileName, isStorableTime, parseEvent, parseManifest } from './backup-format';
+import { isStorableTime } from './backup-event.dto';
+import { archiveFileName, parseEvent, parseManifest, readVerifiedEvent } from './backup-format';
 import './native-crc32';
 import { BatchCutter } from './restore-batches';
 
@@ -41,21 +42,39 @@ describe('backup format', () => {
 
   it.each([
     [{ eventId: 'nope' }, /line 7: eventId must be a UUID/],
-    [{ op: 'upsert' }, /op must be insert, update or delete/],
+    // The rules a push has too speak in ChangeDto's words (the shared decorators).
+    [{ op: 'upsert' }, 'op must be one of the following values: insert, update, delete'],
     [{ schemaVersion: 2 }, /schemaVersion must be an integer from 1 to 1/],
     [{ appId: 'bad app' }, /appId/],
-    [{ table: '' }, /table must be a string/],
+    [{ table: '' }, 'table should not be empty'],
     [{ data: [1] }, /data must be an object or null/],
     [{ fieldMeta: { title: 5 } }, /fieldMeta/],
     [{ createdAt: 'yesterday' }, /createdAt must be an ISO-8601 time/],
-    [{ spaceId: 7 }, /spaceId/],
+    [
+      { spaceId: 7 },
+      'spaceId must be shorter than or equal to 200 characters; spaceId must be a string',
+    ],
   ])('refuses an event with %j', (change, message) => {
-    expect(() => parseEvent(JSON.stringify({ ...EVENT, ...change }), 7, 1)).toThrow(message);
+    const parse = () => parseEvent(JSON.stringify({ ...EVENT, ...change }), 7, 1);
+    // A string is the whole message after the line number.
+    expect(parse).toThrow(
+      typeof message === 'string' ? new Error(`events.jsonl line 7: ${message}`) : message,
+    );
   });
 
   it('reads an upper-case eventId lower-cased, as a push stores it', () => {
     const upper = { ...EVENT, eventId: EVENT.eventId.toUpperCase() };
     expect(parseEvent(JSON.stringify(upper), 1, 1).eventId).toBe(EVENT.eventId);
+  });
+
+  it("reads a verified line (an import's second pass) as the first pass did; a changed one is refused", () => {
+    const upper = JSON.stringify({ ...EVENT, eventId: EVENT.eventId.toUpperCase() });
+    expect(readVerifiedEvent(upper)).toEqual(parseEvent(upper, 1, 1));
+    for (const changed of ['{"eventId":', '[]', 'null', '{"eventId":7}']) {
+      expect(() => readVerifiedEvent(changed)).toThrow(
+        new Error('events.jsonl changed since it was verified'),
+      );
+    }
   });
 
   it('refuses a line that is not a JSON object', () => {

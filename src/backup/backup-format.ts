@@ -5,18 +5,11 @@ import {
   findJsonBoundsProblem,
   MAX_JSON_DEPTH,
 } from '../common/json-bounds';
-import {
-  isAppId,
-  isIsoTime,
-  isUuid,
-  MAX_BODY_BYTES,
-  MAX_ORIGIN_LENGTH,
-  MAX_RECORD_ID_LENGTH,
-  MAX_SPACE_ID_LENGTH,
-  MAX_TABLE_LENGTH,
-} from '../common/wire-rules';
+import { MAX_BODY_BYTES } from '../common/wire-rules';
+import { validationMessages } from '../common/wire-validators';
 import { ChangeRow, NewChange } from '../store/change.repository';
 import type { ChangeOp } from '../store/change-op';
+import { BackupEventDto, toBackupEventDto } from './backup-event.dto';
 
 /**
  * The backup archive (docs/backup.md): a zip holding `events.jsonl`, one change
@@ -138,14 +131,10 @@ export class EventsDigest {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-/** The span to_char's `YYYY` writes with four digits: what the export can write back exactly. */
-const FIRST_TIME_MS = Date.parse('0001-01-01T00:00:00Z');
-const LAST_TIME_MS = Date.parse('9999-12-31T23:59:59Z');
 /** A `\uD800`-`\uDFFF` escape: the only way a lone surrogate, which jsonb refuses, gets into a line. */
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 /** The same in JSON.stringify's output, which escapes lone surrogates only (and a backslash as `\\`). */
 const LONE_SURROGATE_IN_STRINGIFIED = /(?:^|[^\\])(?:\\\\)*\\u[dD][89a-fA-F]/;
-const OPS: readonly string[] = ['insert', 'update', 'delete'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -185,17 +174,6 @@ export function parseManifest(text: string): BackupManifest {
   return manifest as unknown as BackupManifest;
 }
 
-/**
- * A time PostgreSQL stores as given and the export writes back exactly: a real
- * calendar date (JavaScript's Date.parse takes 30 February), an offset within
- * PostgreSQL's range, years 1 to 9999.
- */
-export function isStorableTime(value: string): boolean {
-  if (!isIsoTime(value)) return false;
-  const ms = Date.parse(value);
-  return ms >= FIRST_TIME_MS && ms <= LAST_TIME_MS;
-}
-
 /** Parses and checks one line of events.jsonl, so that bad input is a 400 before anything is written. */
 export function parseEvent(
   line: string,
@@ -212,63 +190,59 @@ export function parseEvent(
     return bad('is not valid JSON');
   }
   if (!isObject(event)) return bad('must be a JSON object');
-  const e = event;
   // Before anything recursive walks it (JSON.stringify for the INSERT, jsonb's parser): the same
   // bound as a push's data, fields and actor, one level deeper for the event object around them.
-  const problem = findJsonBoundsProblem(e, MAX_JSON_DEPTH + 1);
+  const problem = findJsonBoundsProblem(event, MAX_JSON_DEPTH + 1);
   if (problem) {
     bad(describeJsonBoundsProblem({ ...problem, path: problem.path.slice(1) }, '', MAX_JSON_DEPTH));
   }
-  if (SURROGATE_ESCAPE.test(line) && LONE_SURROGATE_IN_STRINGIFIED.test(JSON.stringify(e))) {
+  if (SURROGATE_ESCAPE.test(line) && LONE_SURROGATE_IN_STRINGIFIED.test(JSON.stringify(event))) {
     bad('holds a lone UTF-16 surrogate (\\uD800-\\uDFFF), which cannot be stored');
   }
-  const text = (field: string, max: number, nullable = false): void => {
-    const value = e[field];
-    if (nullable && (value === null || value === undefined)) return;
-    if (typeof value !== 'string' || value === '' || value.length > max) {
-      bad(`${field} must be a string of 1-${max} characters${nullable ? ' or null' : ''}`);
-    }
-  };
-  if (typeof e.eventId !== 'string' || !isUuid(e.eventId)) bad('eventId must be a UUID');
-  if (typeof e.appId !== 'string' || !isAppId(e.appId)) bad('appId is not a valid app id');
-  text('table', MAX_TABLE_LENGTH);
-  text('id', MAX_RECORD_ID_LENGTH);
-  if (typeof e.op !== 'string' || !OPS.includes(e.op)) bad('op must be insert, update or delete');
-  if (
-    typeof e.schemaVersion !== 'number' ||
-    !Number.isInteger(e.schemaVersion) ||
-    e.schemaVersion < 1 ||
-    e.schemaVersion > maxSchemaVersion
-  ) {
+  const e = toBackupEventDto(event);
+  const messages = validationMessages(e);
+  if (messages.length > 0) bad(messages.join('; '));
+  if (e.schemaVersion < 1 || e.schemaVersion > maxSchemaVersion) {
     bad(`schemaVersion must be an integer from 1 to ${maxSchemaVersion}`);
   }
-  if (e.data !== null && !isObject(e.data)) bad('data must be an object or null');
-  if (e.fieldMeta !== null && e.fieldMeta !== undefined) {
-    if (!isObject(e.fieldMeta) || Object.values(e.fieldMeta).some((at) => typeof at !== 'string')) {
-      bad('fieldMeta must map field names to times');
-    }
+  return asBackupEvent(e);
+}
+
+/**
+ * A line of an import's second pass, whose bytes parseEvent checked in the
+ * first: its batch is written only if it hashes as it did then (BatchCutter),
+ * so the checks (most of the cost of a line) are not run twice. A line that no
+ * longer reads as an event means the file changed.
+ */
+export function readVerifiedEvent(line: string): BackupEvent {
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    event = undefined;
   }
-  text('spaceId', MAX_SPACE_ID_LENGTH, true);
-  text('origin', MAX_ORIGIN_LENGTH, true);
-  if (typeof e.clientId !== 'string') bad('clientId must be a string');
-  if (typeof e.createdAt !== 'string' || !isStorableTime(e.createdAt)) {
-    bad('createdAt must be an ISO-8601 time from year 1 to 9999');
+  if (!isObject(event) || typeof event.eventId !== 'string') {
+    throw new BadRequestException('events.jsonl changed since it was verified');
   }
+  return asBackupEvent(event as unknown as BackupEventDto);
+}
+
+function asBackupEvent(e: BackupEventDto): BackupEvent {
   return {
     // Stored lower-cased, as a push stores it, so both name the same row.
-    eventId: (e.eventId as string).toLowerCase(),
-    schemaVersion: e.schemaVersion as number,
-    appId: e.appId as string,
-    table: e.table as string,
-    id: e.id as string,
-    op: e.op as ChangeOp,
-    data: (e.data ?? null) as Record<string, unknown> | null,
-    fieldMeta: (e.fieldMeta ?? null) as Record<string, string> | null,
-    spaceId: (e.spaceId ?? null) as string | null,
+    eventId: e.eventId.toLowerCase(),
+    schemaVersion: e.schemaVersion,
+    appId: e.appId,
+    table: e.table,
+    id: e.id,
+    op: e.op,
+    data: e.data ?? null,
+    fieldMeta: e.fieldMeta ?? null,
+    spaceId: e.spaceId ?? null,
     actor: e.actor ?? null,
-    origin: (e.origin ?? null) as string | null,
-    clientId: e.clientId as string,
-    createdAt: e.createdAt as string,
+    origin: e.origin ?? null,
+    clientId: e.clientId,
+    createdAt: e.createdAt,
   };
 }
 

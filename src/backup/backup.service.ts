@@ -32,6 +32,7 @@ import {
   MANIFEST_ENTRY,
   MAX_MANIFEST_BYTES,
   parseEvent,
+  readVerifiedEvent,
   parseManifest,
   toRestoredChange,
 } from './backup-format';
@@ -358,8 +359,8 @@ export class BackupService {
       inserted += result.inserted;
       written++;
     };
-    const onLine = (bytes: Buffer, number: number): void => {
-      const event = parseEvent(bytes.toString('utf8'), number, this.sync.maxSchemaVersion);
+    const onLine = (bytes: Buffer): void => {
+      const event = readVerifiedEvent(bytes.toString('utf8'));
       const batch = cutter.add(bytes, toRestoredChange(event));
       if (batch) ready.push(batch);
     };

@@ -1,4 +1,7 @@
-/** Rules and limits of the wire protocol that more than one entry point checks (push, pull, socket, archive). */
+/**
+ * Rules and limits of the wire protocol that more than one entry point checks (push, pull,
+ * socket, archive); wire-validators.ts has them as class-validator decorators for the DTOs.
+ */
 
 /** An app id (`:appId`, `/ws/<appId>`): a short name of letters, digits, `.`, `_`, `-`. */
 export const APP_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';

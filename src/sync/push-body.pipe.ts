@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
-import { validateSync, ValidationError } from 'class-validator';
 import { describeJsonBoundsProblem, findJsonBoundsProblem } from '../common/json-bounds';
+import { validationMessages } from '../common/wire-validators';
 import { ChangeDto } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
 
@@ -39,16 +39,8 @@ function assertStorable(value: unknown, where: string): void {
   }
 }
 
-/** In Nest's ValidationPipe wording: `changes.3.op must be one of ...`. */
-function messagesOf(errors: ValidationError[], prefix: string): string[] {
-  return errors.flatMap((error) => [
-    ...Object.values(error.constraints ?? {}).map((message) => `${prefix}${message}`),
-    ...messagesOf(error.children ?? [], `${prefix}${error.property}.`),
-  ]);
-}
-
 function check(instance: object, prefix: string): void {
-  const messages = messagesOf(validateSync(instance, { forbidUnknownValues: false }), prefix);
+  const messages = validationMessages(instance, prefix);
   if (messages.length > 0) throw new BadRequestException(messages.join('; '));
 }
 

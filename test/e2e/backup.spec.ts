@@ -135,7 +135,15 @@ describe('backup export and import over HTTP', () => {
           op: 'insert',
           data: { text: 'hello\nworld "quoted" \u00e9\u4e2d' },
         },
-        { table: 'notes', id: 'n2', op: 'insert', data: {}, actor: 'plain-string-actor' },
+        // An empty origin is a valid one for a push, so its archive must restore it too.
+        {
+          table: 'notes',
+          id: 'n2',
+          op: 'insert',
+          data: {},
+          actor: 'plain-string-actor',
+          origin: '',
+        },
         { table: 'notes', id: 'n1', op: 'delete', deletedAt: '2026-11-27T13:00:00.000Z' },
       ]),
     ];

@@ -5,17 +5,7 @@ import {
   ApiPropertyOptions,
   getSchemaPath,
 } from '@nestjs/swagger';
-import {
-  Allow,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsObject,
-  IsOptional,
-  IsString,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { Allow, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 import {
   MAX_EVENT_ID_LENGTH,
   MAX_ORIGIN_LENGTH,
@@ -23,9 +13,15 @@ import {
   MAX_SPACE_ID_LENGTH,
   MAX_TABLE_LENGTH,
 } from '../../common/wire-rules';
-import type { ChangeOp } from '../../store/change-op';
-
-export const OPS: ChangeOp[] = ['insert', 'update', 'delete'];
+import {
+  IsChangeOp,
+  IsOrigin,
+  IsRecordId,
+  IsSchemaVersion,
+  IsSpaceId,
+  IsTableName,
+} from '../../common/wire-validators';
+import { CHANGE_OPS, type ChangeOp } from '../../store/change-op';
 
 /** OpenAPI for "any JSON value" (the property's TypeScript type is `unknown`). */
 export const ANY_JSON: ApiPropertyOptions = {
@@ -65,24 +61,19 @@ export class ChangeDto {
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, description: "Defaults to the push's" })
   @IsOptional()
-  @IsInt()
-  @Min(0)
+  @IsSchemaVersion()
   schemaVersion?: number;
 
   @ApiProperty({ maxLength: MAX_TABLE_LENGTH, description: 'Collection (table) name' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_TABLE_LENGTH)
+  @IsTableName()
   table!: string;
 
   @ApiProperty({ maxLength: MAX_RECORD_ID_LENGTH, description: 'Record id' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_RECORD_ID_LENGTH)
+  @IsRecordId()
   id!: string;
 
-  @ApiProperty({ enum: OPS })
-  @IsIn(OPS)
+  @ApiProperty({ enum: [...CHANGE_OPS] })
+  @IsChangeOp()
   op!: ChangeOp;
 
   @ApiPropertyOptional({
@@ -113,8 +104,7 @@ export class ChangeDto {
     description: 'Space the record belongs to (else data.spaceId or fields.spaceId.value)',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(MAX_SPACE_ID_LENGTH)
+  @IsSpaceId()
   spaceId?: string;
 
   /** Opaque JSON (who made the change); stored and re-emitted as it came. */
@@ -127,7 +117,6 @@ export class ChangeDto {
 
   @ApiPropertyOptional({ maxLength: MAX_ORIGIN_LENGTH })
   @IsOptional()
-  @IsString()
-  @MaxLength(MAX_ORIGIN_LENGTH)
+  @IsOrigin()
   origin?: string;
 }

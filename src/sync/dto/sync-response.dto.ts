@@ -1,6 +1,6 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { ANY_JSON, FieldChange, OPS } from './change.dto';
-import type { ChangeOp } from '../../store/change-op';
+import { ANY_JSON, FieldChange } from './change.dto';
+import { CHANGE_OPS, type ChangeOp } from '../../store/change-op';
 
 /** A stored change as clients receive it. */
 @ApiExtraModels(FieldChange)
@@ -17,7 +17,7 @@ export class ServerChange {
   @ApiProperty()
   id!: string;
 
-  @ApiProperty({ enum: OPS })
+  @ApiProperty({ enum: [...CHANGE_OPS] })
   op!: ChangeOp;
 
   @ApiPropertyOptional({
