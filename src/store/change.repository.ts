@@ -100,6 +100,8 @@ export interface WireRow {
 
 /** A wire change longer than this many bytes is read as pieces of this size (see piecesOf). */
 export const WIRE_PIECE_BYTES = 64 * 1024;
+/** A row without payload_bytes stored in more than this is read in pieces (see piecesOf). */
+const STORED_WHOLE_BYTES = 2048;
 
 export interface ChangesPage {
   rows: WireRow[];
@@ -360,6 +362,8 @@ interface WirePieceRow {
   wire: string | null;
   piece: Buffer | null;
   pieceNo: number | null;
+  /** The change's id (its primary key), on piece rows. */
+  pieceOf: string | null;
   txId: string;
   seq: string;
   pageRows?: string;
@@ -372,15 +376,19 @@ interface WirePieceRow {
  * 6 MB string, which V8 keeps until a full collection; at pages of such rows the service
  * peaked at 320-360 MB. Pieces are bytea, so they arrive as Buffers that are written as
  * they are (as text they would be strings in V8's heap again: measured 303-334 MB against
- * 222-245 MB; docs/performance.md). Rows whose size (the page budget's: payload_bytes,
- * else the stored, maybe compressed, size) is small are not cut, most rows. A long
- * text is built once (OFFSET 0 keeps the planner from copying the expression into every
- * piece), and no sort follows, so the pieces are never held together in PostgreSQL.
+ * 222-245 MB; docs/performance.md). Rows whose payload_bytes are small, most rows, are
+ * not cut, nor rows without it stored in 2 KB or less. A long text is built once (OFFSET 0
+ * keeps the planner from copying the expression into every piece), and no sort follows,
+ * so the pieces are never held together in PostgreSQL.
  */
 function piecesOf(rows: string, extra = ''): string {
-  const small = `r.bytes <= ${WIRE_PIECE_BYTES}`;
+  // A row without payload_bytes has only its stored size, maybe compressed (lz4 shrinks
+  // 6 MB of repetitive JSON to 23 KB): past a stored 2 KB, where PostgreSQL starts to
+  // compress, it is cut too. A row read whole is then at most a few hundred KB of text.
+  const small = `coalesce(r.payload_bytes <= ${WIRE_PIECE_BYTES}, r.bytes <= ${STORED_WHOLE_BYTES})`;
   return `SELECT CASE WHEN ${small} THEN ${WIRE_CHANGE_SQL} END AS wire,
-                 p.bytes AS piece, p.n AS "pieceNo", r."txId", r.seq${extra}
+                 p.bytes AS piece, p.n AS "pieceNo", CASE WHEN NOT ${small} THEN r.id END AS "pieceOf",
+                 r."txId", r.seq${extra}
     FROM (${rows}) r
     LEFT JOIN LATERAL (
       SELECT n, substring(b.bytes FROM n * ${WIRE_PIECE_BYTES} + 1 FOR ${WIRE_PIECE_BYTES}) AS bytes
@@ -390,9 +398,9 @@ function piecesOf(rows: string, extra = ''): string {
 }
 
 /**
- * Rows of piecesOf back into one WireRow per change. The order of pieces within a row is
- * not the statement's (it orders by position only, so that no sort holds the pieces):
- * each goes to its number.
+ * Rows of piecesOf back into one WireRow per change, a change's pieces told apart by its
+ * primary key. The order of pieces within a change is not the statement's (it orders by
+ * position only, so that no sort holds the pieces): each goes to its number.
  */
 function assemblePieces(rows: readonly WirePieceRow[]): WireRow[] {
   const out: WireRow[] = [];
@@ -403,7 +411,7 @@ function assemblePieces(rows: readonly WirePieceRow[]): WireRow[] {
       out.push({ wire: row.wire!, txId: row.txId, seq: row.seq });
       pieces = undefined;
     } else {
-      if (pieces === undefined || last!.txId !== row.txId || last!.seq !== row.seq) {
+      if (pieces === undefined || last!.pieceOf !== row.pieceOf) {
         pieces = [];
         out.push({ wire: pieces, txId: row.txId, seq: row.seq });
       }

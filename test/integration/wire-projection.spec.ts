@@ -293,4 +293,33 @@ describe(`the SQL wire projection (SEED=${seed})`, () => {
       }
     }
   });
+
+  it('cuts a row stored before payload_bytes by its stored size, however well it compressed', async () => {
+    const user = 'wire-legacy';
+    // 3.2 MB of text that pglz stores in about 40 KB: under WIRE_PIECE_BYTES as stored.
+    await db.pool.query(
+      `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id)
+       VALUES ($1, 'files', 'old', $2, 'insert', jsonb_build_object('blob', repeat('abcdefgh', 400000)), 'go')`,
+      [APP, user],
+    );
+    const [{ stored }] = (
+      await db.pool.query<{ stored: number }>(
+        `SELECT pg_column_size(data) AS stored FROM sync_changes WHERE user_id = $1`,
+        [user],
+      )
+    ).rows;
+    expect(stored).toBeLessThan(WIRE_PIECE_BYTES);
+    const page = await store.runner.runAsUser({ userId: user, spaceIds: [] }, () =>
+      store.changes.changesSince({
+        appId: APP,
+        after: START,
+        limit: 10,
+        maxBytes: 4 * 1024 * 1024,
+      }),
+    );
+    expect(page.rows).toHaveLength(1);
+    const [row] = page.rows;
+    expect(Array.isArray(row.wire) && row.wire.length).toBeGreaterThan(40);
+    expect(JSON.parse(textOf(row.wire)).data.blob).toBe('abcdefgh'.repeat(400000));
+  });
 });
