@@ -1,4 +1,5 @@
 import { IsNotEmpty, IsOptional, IsString, ValidateBy } from 'class-validator';
+import { isJsonObject } from '../common/json-bounds';
 import { isIsoTime } from '../common/wire-rules';
 import {
   IsAnyCaseUuid,
@@ -25,10 +26,6 @@ export function isStorableTime(value: string): boolean {
   if (!isIsoTime(value)) return false;
   const ms = Date.parse(value);
   return ms >= FIRST_TIME_MS && ms <= LAST_TIME_MS;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** An archive-only rule: a predicate and the message that names its field. */
@@ -67,13 +64,17 @@ export class BackupEventDto {
   op!: ChangeOp;
 
   /** Present: null or an object (bounded by json-bounds before this runs, never walked here). */
-  @Archived('isObjectOrNull', (v) => v === null || isObject(v), 'data must be an object or null')
+  @Archived(
+    'isObjectOrNull',
+    (v) => v === null || isJsonObject(v),
+    'data must be an object or null',
+  )
   data!: Record<string, unknown> | null;
 
   @IsOptional()
   @Archived(
     'isFieldTimes',
-    (v) => isObject(v) && Object.values(v).every((at) => typeof at === 'string'),
+    (v) => isJsonObject(v) && Object.values(v).every((at) => typeof at === 'string'),
     'fieldMeta must map field names to times',
   )
   fieldMeta?: Record<string, string> | null;

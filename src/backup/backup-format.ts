@@ -3,6 +3,7 @@ import { createHash, Hash } from 'crypto';
 import {
   describeJsonBoundsProblem,
   findJsonBoundsProblem,
+  isJsonObject,
   MAX_JSON_DEPTH,
 } from '../common/json-bounds';
 import { MAX_BODY_BYTES } from '../common/wire-rules';
@@ -136,10 +137,6 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 /** The same in JSON.stringify's output, which escapes lone surrogates only (and a backslash as `\\`). */
 const LONE_SURROGATE_IN_STRINGIFIED = /(?:^|[^\\])(?:\\\\)*\\u[dD][89a-fA-F]/;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -152,7 +149,7 @@ export function parseManifest(text: string): BackupManifest {
   } catch {
     throw new BadRequestException('manifest.json is not valid JSON');
   }
-  if (!isObject(manifest)) throw new BadRequestException('manifest.json must be a JSON object');
+  if (!isJsonObject(manifest)) throw new BadRequestException('manifest.json must be a JSON object');
   if (manifest.formatVersion !== FORMAT_VERSION) {
     throw new BadRequestException(
       `manifest.json: formatVersion ${JSON.stringify(manifest.formatVersion)} is not supported (this server reads ${FORMAT_VERSION})`,
@@ -189,7 +186,7 @@ export function parseEvent(
   } catch {
     return bad('is not valid JSON');
   }
-  if (!isObject(event)) return bad('must be a JSON object');
+  if (!isJsonObject(event)) return bad('must be a JSON object');
   // Before anything recursive walks it (JSON.stringify for the INSERT, jsonb's parser): the same
   // bound as a push's data, fields and actor, one level deeper for the event object around them.
   const problem = findJsonBoundsProblem(event, MAX_JSON_DEPTH + 1);
@@ -221,7 +218,7 @@ export function readVerifiedEvent(line: string): BackupEvent {
   } catch {
     event = undefined;
   }
-  if (!isObject(event) || typeof event.eventId !== 'string') {
+  if (!isJsonObject(event) || typeof event.eventId !== 'string') {
     throw new BadRequestException('events.jsonl changed since it was verified');
   }
   return asBackupEvent(event as unknown as BackupEventDto);

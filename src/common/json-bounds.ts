@@ -5,6 +5,11 @@
  * can overflow a stack on it, and refuses what jsonb would silently change.
  */
 
+/** A JSON object (not an array, not null). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Deeper than any real record; far below PostgreSQL's own jsonb stack limit. */
 export const MAX_JSON_DEPTH = 64;
 

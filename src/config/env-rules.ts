@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Expose, plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -21,20 +22,18 @@ import { ConfigError } from './config-error';
 
 export type Env = Record<string, string | undefined>;
 
-/** Applies decorators in the order given: class-validator checks a property's constraints in that order. */
-function all(...decorators: PropertyDecorator[]): PropertyDecorator {
-  return (target, key) => decorators.forEach((decorate) => decorate(target, key));
-}
-
-/** A variable the DTO reads: unset (or blank) keeps the default. */
-const variable = (): PropertyDecorator => all(Expose(), IsOptional());
+/**
+ * A variable the DTO reads: unset (or blank) keeps the default. applyDecorators
+ * applies in the order given, which is the order class-validator checks in.
+ */
+const variable = (): PropertyDecorator => applyDecorators(Expose(), IsOptional());
 
 /** Free text, not checked (a key, a file name, NODE_ENV). */
 export const EnvText = variable;
 
 /** A comma-separated list; blanks around and between items are dropped. */
 export function EnvList(): PropertyDecorator {
-  return all(
+  return applyDecorators(
     variable(),
     Transform(({ value }: { value: string }) =>
       value
@@ -48,7 +47,7 @@ export function EnvList(): PropertyDecorator {
 /** A whole number from `min` to `max`. */
 export function EnvInt(min: number, max: number): PropertyDecorator {
   const message = `an integer between ${min} and ${max}`;
-  return all(
+  return applyDecorators(
     variable(),
     // Digits only: Number() alone would also take "1e3", "0x10" or "-0", which were never accepted.
     Transform(({ value }: { value: string }) => (/^\d+$/.test(value) ? Number(value) : value)),
@@ -67,7 +66,7 @@ function parseBoolean(value: string): boolean | string {
 }
 
 export function EnvBool(): PropertyDecorator {
-  return all(
+  return applyDecorators(
     variable(),
     Transform(({ value }: { value: string }) => parseBoolean(value)),
     IsBoolean({ message: 'true or false' }),
@@ -76,7 +75,7 @@ export function EnvBool(): PropertyDecorator {
 
 /** One of `values`, in any case (the value is lower-cased). */
 export function EnvOneOf(values: readonly string[]): PropertyDecorator {
-  return all(
+  return applyDecorators(
     variable(),
     Transform(({ value }: { value: string }) => value.toLowerCase()),
     IsIn(values, { message: `one of ${values.join(', ')}` }),
@@ -85,7 +84,7 @@ export function EnvOneOf(values: readonly string[]): PropertyDecorator {
 
 /** A role name that can be written into SQL unquoted. */
 export function EnvSqlIdentifier(): PropertyDecorator {
-  return all(
+  return applyDecorators(
     variable(),
     Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'a lower-case SQL identifier' }),
   );
@@ -97,7 +96,7 @@ export function EnvSqlIdentifier(): PropertyDecorator {
  * such as `mana_auth` that Docker networks use.
  */
 export function EnvUrl(protocols: readonly string[]): PropertyDecorator {
-  return all(
+  return applyDecorators(
     variable(),
     ValidateBy(
       {

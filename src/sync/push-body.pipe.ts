@@ -1,5 +1,9 @@
 import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
-import { describeJsonBoundsProblem, findJsonBoundsProblem } from '../common/json-bounds';
+import {
+  describeJsonBoundsProblem,
+  findJsonBoundsProblem,
+  isJsonObject,
+} from '../common/json-bounds';
 import { validationMessages } from '../common/wire-validators';
 import { ChangeDto } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
@@ -18,10 +22,6 @@ const ENVELOPE_KEYS = [
 
 /** Opaque client JSON of a change: bounded (depth, numbers, NUL) but never walked by a transformer. */
 const OPAQUE_KEYS = ['data', 'fields', 'actor'] as const;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -55,7 +55,8 @@ function check(instance: object, prefix: string): void {
 @Injectable()
 export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
   transform(value: unknown): PushDto {
-    if (!isObject(value)) throw new BadRequestException('The request body must be a JSON object');
+    if (!isJsonObject(value))
+      throw new BadRequestException('The request body must be a JSON object');
     const changes = value.changes;
     const body = Object.assign(new PushDto(), {
       clientId: value.clientId,
@@ -72,7 +73,7 @@ export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
 
   private change(raw: unknown, index: number): ChangeDto {
     const where = `changes.${index}`;
-    if (!isObject(raw)) throw new BadRequestException(`${where} must be an object`);
+    if (!isJsonObject(raw)) throw new BadRequestException(`${where} must be an object`);
     const change = new ChangeDto();
     for (const key of ENVELOPE_KEYS) {
       if (raw[key] !== undefined) (change as unknown as Record<string, unknown>)[key] = raw[key];
@@ -83,7 +84,7 @@ export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
       const opaque = raw[key];
       // null is "not sent", as class-validator's IsOptional has it.
       if (opaque === undefined || opaque === null) continue;
-      if (key !== 'actor' && !isObject(opaque)) {
+      if (key !== 'actor' && !isJsonObject(opaque)) {
         throw new BadRequestException(`${where}.${key} must be an object`);
       }
       const problem = findJsonBoundsProblem(opaque);
