@@ -52,6 +52,7 @@ const INTEGERS: [string, Read, number, number, number][] = [
   ['RATE_LIMIT_PUSH_PER_MINUTE', (c) => c.limits.pushPerMinute, 600, 0, 1_000_000],
   ['RATE_LIMIT_PULL_PER_MINUTE', (c) => c.limits.pullPerMinute, 1200, 0, 1_000_000],
   ['REQUEST_TIMEOUT_MS', (c) => c.http.requestTimeoutMs, 30_000, 0, 3_600_000],
+  ['REQUEST_BODY_TIMEOUT_MS', (c) => c.http.requestBodyTimeoutMs, 30_000, 100, 3_600_000],
   ['COMPACTION_INTERVAL_MS', (c) => c.compaction.intervalMs, 3_600_000, 0, 604_800_000],
   ['COMPACTION_MIN_AGE_HOURS', (c) => c.compaction.minAgeHours, 72, 0, 87_600],
   ['COMPACTION_BATCH_RECORDS', (c) => c.compaction.batchRecords, 200, 1, 100_000],

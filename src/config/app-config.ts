@@ -18,6 +18,12 @@ export class HttpConfig {
   readonly corsOrigins: string[];
   /** A handler that has not answered by then gets a 503 (not streams or backups); 0: no limit. */
   readonly requestTimeoutMs: number;
+  /**
+   * A request's headers and body must have arrived by then (Node's requestTimeout); else 408
+   * and the connection is closed. Streams, sockets and downloads are not cut: their requests
+   * are complete once their headers are in.
+   */
+  readonly requestBodyTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may take before connections are cut. */
   readonly shutdownTimeoutMs: number;
 
@@ -25,6 +31,7 @@ export class HttpConfig {
     this.port = env.PORT;
     this.corsOrigins = env.CORS_ORIGINS;
     this.requestTimeoutMs = env.REQUEST_TIMEOUT_MS;
+    this.requestBodyTimeoutMs = env.REQUEST_BODY_TIMEOUT_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
   }
 }
