@@ -18,6 +18,7 @@ import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
 import { quietFrameworkLogs } from './framework-log-filter';
+import { wellFormedQuery } from './common/query-text.middleware';
 import { AppValidationPipe } from './common/validation.pipe';
 import { MAX_BODY_BYTES, MAX_BODY_TEXT } from './common/wire-rules';
 import {
@@ -73,6 +74,8 @@ export async function createApp(
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
+  // Before the body: a request refused for its query is not made to send it.
+  app.use(wellFormedQuery());
   answerExpectContinueInMiddleware(server);
   app.use(
     declaredLengthLimit(bodyLimitOf(config)),

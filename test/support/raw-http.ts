@@ -49,14 +49,14 @@ export class RawHttpConnection {
     return this.socket.destroyed || this.socket.readableEnded;
   }
 
-  /** Writes the request line and headers (Host and a blank line added). */
+  /** Writes the request line and headers (Host and a blank line added), one byte per character. */
   head(requestLine: string, headers: Record<string, string | number> = {}): this {
     const lines = [
       requestLine,
       'Host: localhost',
       ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
     ];
-    this.socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    this.socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
     return this;
   }
 
