@@ -144,7 +144,9 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     void client.end().catch(() => undefined);
     if (this.stopped) return;
     const delay = backoff(this.failures++);
-    this.logger.warn(
+    // Told once per loss, not a warning: readiness warns of it (changeListener down) and of its end.
+    const level = this.failures === 1 ? 'log' : 'debug';
+    this.logger[level](
       `LISTEN connection lost (${error instanceof Error ? error.message : error}); retrying in ${delay} ms`,
     );
     clearTimeout(this.retryTimer);
