@@ -8,7 +8,7 @@ const LONE_PERCENT = /%(?![0-9a-f]{2})/gi;
 type Decoded = { text: string; problem?: undefined } | { problem: string };
 
 /** A query name or value as text, or why it is not text this service takes. */
-function decodeQueryText(raw: string): Decoded {
+export function decodeQueryText(raw: string): Decoded {
   let text: string;
   try {
     text = decodeURIComponent(raw.replace(/\+/g, ' ').replace(LONE_PERCENT, '%25'));

@@ -32,7 +32,9 @@ export function declaredLengthLimit(limitOf: (req: Request) => BodyLimit): Reque
       res.status(error.getStatus()).json(toErrorBody(error));
       return;
     }
-    if (EXPECTS_CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
+    if (req.httpVersion === '1.1' && EXPECTS_CONTINUE.test(req.headers.expect ?? '')) {
+      res.writeContinue();
+    }
     next();
   };
 }

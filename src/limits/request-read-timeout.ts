@@ -42,7 +42,9 @@ export function boundRequestReading(server: Server, timeoutMs: number): RequestH
         ? `The request did not arrive within ${timeoutMs} ms (REQUEST_BODY_TIMEOUT_MS)`
         : `The request could not be read (${error.code ?? error.message})`;
     const body = toErrorBody(new HttpException(message, status));
-    const res = serving.get(socket);
+    // The connection's last request that reached Express, unless its answer is complete.
+    const last = serving.get(socket);
+    const res = last && !last.writableFinished ? last : undefined;
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
     } else if (res && !res.headersSent) {
@@ -64,11 +66,7 @@ export function boundRequestReading(server: Server, timeoutMs: number): RequestH
   });
 
   return (req: Request, res: Response, next: NextFunction) => {
-    const socket = req.socket;
-    serving.set(socket, res);
-    res.once('close', () => {
-      if (serving.get(socket) === res) serving.delete(socket);
-    });
+    serving.set(req.socket, res);
     next();
   };
 }
