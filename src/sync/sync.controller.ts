@@ -74,7 +74,7 @@ export class SyncController {
     type: SyncResponse,
     description: "Stored; other clients' changes since `since`",
   })
-  @ApiErrorResponses(403, 413, 422, 429)
+  @ApiErrorResponses(403, 408, 413, 422, 429)
   @UseInterceptors(RlsTransactionInterceptor)
   async push(
     @Param('appId', AppIdPipe) appId: string,
