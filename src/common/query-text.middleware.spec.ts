@@ -1,9 +1,9 @@
 import { isUtf8 } from 'buffer';
-import { seedFromEnv } from '../../test/support/compaction-histories';
 import { seededRandom } from '../../test/support/seeded-random';
 import { decodeQueryText } from './query-text.middleware';
 
-const seed = seedFromEnv();
+/** SEED=<n> replays a run. */
+const seed = process.env.SEED ? Number(process.env.SEED) : Math.floor(Math.random() * 2 ** 31);
 
 /** Bytes a client could put into a query value, mostly near the edges of UTF-8. */
 function randomBytes(random: () => number): Buffer {

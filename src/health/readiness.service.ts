@@ -23,7 +23,7 @@ export class NotReadyError extends ServiceUnavailableError {
  * Ready to take traffic: database reachable, schema migrated, hearing other
  * instances' pushes. A time of not being ready (an outage) is logged twice:
  * one warning when the first check fails, saying which checks are down, and
- * one line when a check passes again, saying how long it lasted. The checks
+ * one line when every check passes again, saying how long it lasted. The checks
  * in between log nothing; their 503s are counted in /metrics
  * (`sync_http_requests_total{route="/health/ready",status="503"}`).
  */
