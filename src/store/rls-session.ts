@@ -2,7 +2,7 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
-import { releasePostgresConnection, setPipelined } from './driver-internals';
+import { corkUntilNextTick, releasePostgresConnection, setPipelined } from './driver-internals';
 
 /**
  * Settings of every user-data transaction, transaction-local: the unprivileged role and the
@@ -155,6 +155,8 @@ export class RlsSession {
     client.on('end', this.onLost);
     setPipelined(client, true);
     this.pipelined = true;
+    // BEGIN and the statements issued with the first one leave in one write.
+    corkUntilNextTick(client);
     // Not awaited: a failure aborts the transaction, so the statements behind it report it.
     void this.send(client, `BEGIN; ${this.beginSql}`).catch(() => undefined);
     this.queryRunner.isTransactionActive = true;
