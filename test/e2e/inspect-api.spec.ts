@@ -409,6 +409,15 @@ describe('the local sign-in route under NODE_ENV=production', () => {
       paths: Record<string, unknown>;
     };
     expect(Object.keys(document.paths)).not.toContain('/inspect/api/local-token');
-    expect(Object.keys(document.paths)).toContain('/inspect/api/apps');
+    const paths = document.paths as Record<string, Record<string, any>>;
+    expect(paths['/inspect/api/apps'].get.security).toEqual([{ 'user-token': [] }]);
+    expect(
+      paths['/inspect/api/apps'].get.responses['200'].content['application/json'].schema,
+    ).toEqual({
+      $ref: '#/components/schemas/InspectAppsResponse',
+    });
+    expect(paths['/inspect/api/history'].get.responses['404']).toBeDefined();
+    expect(paths['/inspect/api/ops'].get.security).toEqual([{ 'metrics-token': [] }]);
+    expect(paths['/inspect'].get.responses['200'].content).toHaveProperty(['text/html']);
   });
 });
