@@ -48,6 +48,11 @@ describe('the inspector and the dashboard in a real browser (chromium)', () => {
     await buildInspector();
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
+  // Declared before useService, so it runs before the service closes: the pages' polls and
+  // streams end first, and the server's close never waits on them.
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   const t = useService(
     () => ({ LOCAL_AUTH: 'true', JWKS_URL: '', LOCAL_AUTH_KEY_FILE: join(dir, 'key.json') }),
@@ -68,10 +73,6 @@ describe('the inspector and the dashboard in a real browser (chromium)', () => {
     expect(
       (await phone.push([{ table: 'tasks', id: 'task-1', op: 'update', fields: stale }])).status,
     ).toBe(200);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
   });
 
   const open = async (path: string, width?: number): Promise<WatchedPage> => {
