@@ -6,7 +6,8 @@ import { IdempotencyKeys1732700000004 } from './1732700000004-idempotency-keys';
 import { RlsPolicyInitPlans1732700000005 } from './1732700000005-rls-policy-init-plans';
 import { CompactionRole1732700000006 } from './1732700000006-compaction-role';
 import { ChangePayloadBytes1732700000007 } from './1732700000007-change-payload-bytes';
-import { CompactionRemovals1732700000008 } from './1732700000008-compaction-removals';
+import { ObserverRole1732700000008 } from './1732700000008-observer-role';
+import { CompactionRemovals1732700000009 } from './1732700000009-compaction-removals';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -18,5 +19,6 @@ export const MIGRATIONS = [
   RlsPolicyInitPlans1732700000005,
   CompactionRole1732700000006,
   ChangePayloadBytes1732700000007,
-  CompactionRemovals1732700000008,
+  ObserverRole1732700000008,
+  CompactionRemovals1732700000009,
 ];

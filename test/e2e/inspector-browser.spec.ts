@@ -14,11 +14,14 @@ const SCREENSHOTS = process.env.SCREENSHOTS === '1' ? resolve(__dirname, '../../
 
 const at = (second: number) => `2026-03-01T10:00:${String(second).padStart(2, '0')}.000Z`;
 
+/* The page.evaluate callbacks run in the browser; this program has no DOM types, so they
+   reach the page's document through globalThis. */
+
 /** Pixels of the canvas of a chart drawn in `rgb` (the series' stroke), counted in the page. */
 async function pixelsOf(page: Page, chart: string, rgb: [number, number, number]): Promise<number> {
   return page.evaluate(
     ({ chart, rgb }) => {
-      const canvas = document.querySelector<HTMLCanvasElement>(`[data-chart="${chart}"] canvas`);
+      const canvas = (globalThis as any).document.querySelector(`[data-chart="${chart}"] canvas`);
       if (!canvas || canvas.width === 0) return 0;
       const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
       let count = 0;
@@ -167,9 +170,9 @@ describe('the inspector and the dashboard in a real browser (chromium)', () => {
     const { page } = narrow;
     await page.locator('li.write.lost').first().waitFor();
     const unlabelled = await page.evaluate(() =>
-      [...document.querySelectorAll<HTMLElement>('input, textarea, select, button')]
+      [...(globalThis as any).document.querySelectorAll('input, textarea, select, button')]
         .filter((el) => {
-          const labels = (el as HTMLInputElement).labels;
+          const labels = el.labels;
           return (
             !(labels && labels.length > 0) && !el.getAttribute('aria-label') && !el.innerText.trim()
           );
@@ -177,9 +180,9 @@ describe('the inspector and the dashboard in a real browser (chromium)', () => {
         .map((el) => el.outerHTML),
     );
     expect(unlabelled).toEqual([]);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
-      390,
-    );
+    expect(
+      await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(390);
     if (SCREENSHOTS)
       await page.screenshot({ path: join(SCREENSHOTS, 'inspector-390px.png'), fullPage: true });
   });
@@ -197,22 +200,24 @@ describe('the inspector and the dashboard in a real browser (chromium)', () => {
     const { page } = dashboard;
     await page.locator('[data-chart="rates"][data-has-data="true"] canvas').waitFor();
     // The pull series' stroke (#188038) is on the canvas: the line is drawn, not only the axes.
-    await page.waitForFunction(() => document.querySelectorAll('[data-chart] canvas').length === 8);
+    await page.waitForFunction(
+      () => (globalThis as any).document.querySelectorAll('[data-chart] canvas').length === 8,
+    );
     expect(await pixelsOf(page, 'rates', [0x18, 0x80, 0x38])).toBeGreaterThan(20);
     expect(await pixelsOf(page, 'latency', [0x18, 0x80, 0x38])).toBeGreaterThan(20);
     // The notification delay shows "no data" until the service reports sync_hint_delay_seconds.
     const hints = page.locator('[data-chart="hints"]');
     const hasHints = (await hints.getAttribute('data-has-data')) === 'true';
     expect(await hints.innerText()).toMatch(hasHints ? /Notification delivery delay/ : /no data/);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
-      1280,
-    );
+    expect(
+      await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(1280);
     if (SCREENSHOTS)
       await page.screenshot({ path: join(SCREENSHOTS, 'ops-dashboard.png'), fullPage: true });
     const narrow = await open('/inspect/ops', 390);
     await narrow.page.locator('[data-chart="rates"] canvas').waitFor();
     expect(
-      await narrow.page.evaluate(() => document.documentElement.scrollWidth),
+      await narrow.page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth),
     ).toBeLessThanOrEqual(390);
   });
 

@@ -12,8 +12,8 @@ const SPACES = `(SELECT string_to_array(coalesce(current_setting('app.current_us
  * the same rules as the rows it counts (own rows, and rows of the user's spaces);
  * written by the compaction role only.
  */
-export class CompactionRemovals1732700000008 implements MigrationInterface {
-  name = 'CompactionRemovals1732700000008';
+export class CompactionRemovals1732700000009 implements MigrationInterface {
+  name = 'CompactionRemovals1732700000009';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const app = rlsRoleFromEnv();
