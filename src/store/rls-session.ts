@@ -103,7 +103,8 @@ export class RlsSession {
    */
   async query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
     // After COMMIT a statement would run outside the transaction and its RLS settings.
-    if (this.endedWith) throw new Error(`statement after ${this.endedWith}: the transaction has ended`);
+    if (this.endedWith)
+      throw new Error(`statement after ${this.endedWith}: the transaction has ended`);
     const client = await this.begin();
     return (await this.send(client, sql, params, name)).rows as T[];
   }

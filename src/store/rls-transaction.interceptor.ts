@@ -16,11 +16,9 @@ export class RlsTransactionInterceptor implements NestInterceptor {
     const user = requestUser(context.switchToHttp().getRequest<AuthenticatedRequest>());
     // The transaction is the handler's alone: it may send COMMIT with its last statements.
     return from(
-      this.runner.runAsUser(
-        user,
-        () => lastValueFrom(next.handle(), { defaultValue: undefined }),
-        { commitEarly: true },
-      ),
+      this.runner.runAsUser(user, () => lastValueFrom(next.handle(), { defaultValue: undefined }), {
+        commitEarly: true,
+      }),
     );
   }
 }

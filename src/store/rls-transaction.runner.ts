@@ -49,7 +49,12 @@ export class RlsTransactionRunner {
     let broken: Error | undefined;
     const afterCommit: (() => void)[] = [];
     try {
-      const result = await this.host.run(session, { userId: scope.userId, spaceIds }, afterCommit, fn);
+      const result = await this.host.run(
+        session,
+        { userId: scope.userId, spaceIds },
+        afterCommit,
+        fn,
+      );
       await session.end(true);
       this.runAfterCommit(afterCommit);
       return result;

@@ -72,7 +72,10 @@ export class SyncService {
     // The insert, the answer's page (below the horizon the insert read) and, unless the
     // answer is still to be stored, COMMIT leave together: one round trip.
     const stored = rows.length > 0 ? this.log.append(rows) : undefined;
-    const reading = this.read({ appId, since, clientId }, stored?.then((s) => s.horizon));
+    const reading = this.read(
+      { appId, since, clientId },
+      stored?.then((s) => s.horizon),
+    );
     if (idempotencyKey === undefined) this.tx.commitNow();
     const [inserted, { page }] = await Promise.all([stored, reading]);
     if (inserted) this.countStored(appId, inserted);
