@@ -13,7 +13,11 @@ const OBSERVED_COLUMNS = ['app_id', 'user_id', 'client_id', 'table_name', 'space
  * listening instance reads, about once a second, who committed changes since its last
  * look. It reads as its own role, which sees every row through a policy of its own but
  * only the columns a hint carries (no `data`, `field_meta` or `actor`), and may write
- * nothing. The sweep reads ranges of transaction ids, hence the index.
+ * nothing. The sweep reads ranges of transaction ids, hence an index on `tx_id + 0`: an
+ * expression, so the planner never takes it for a page (pages filter on `tx_id` itself and
+ * must read one user's index range: a generic plan of a page on a plain `tx_id` index read
+ * every user's rows above the cursor, from the epoch the whole log, 60 ms against 1.5 ms
+ * per page on 192,000 rows).
  */
 export class ObserverRole1732700000008 implements MigrationInterface {
   name = 'ObserverRole1732700000008';
@@ -33,7 +37,7 @@ export class ObserverRole1732700000008 implements MigrationInterface {
     await queryRunner.query(
       `CREATE POLICY sync_changes_observer_select ON sync_changes FOR SELECT TO ${role} USING (true)`,
     );
-    await queryRunner.query(`CREATE INDEX idx_sync_changes_tx ON sync_changes (tx_id)`);
+    await queryRunner.query(`CREATE INDEX idx_sync_changes_tx ON sync_changes ((tx_id + 0))`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -5,14 +5,15 @@ import type { CommittedChange } from './change-log';
 
 /**
  * Who committed changes in a range of transactions: one row per transaction, app, user
- * and writing client, with the tables and spaces it wrote. Read through the tx_id index.
+ * and writing client, with the tables and spaces it wrote. Read through the index on
+ * `tx_id + 0` (migration ObserverRole).
  */
 const COMMITTED_SQL = `SELECT app_id AS "appId", user_id AS "userId", client_id AS "clientId",
          tx_id::text AS "txId", array_agg(DISTINCT table_name) AS tables,
          coalesce(array_agg(DISTINCT space_id) FILTER (WHERE space_id IS NOT NULL), '{}')
            AS "spaceIds"
     FROM sync_changes
-   WHERE tx_id >= $1::bigint AND tx_id < $2::bigint
+   WHERE tx_id + 0 >= $1::bigint AND tx_id + 0 < $2::bigint
    GROUP BY tx_id, app_id, user_id, client_id
    ORDER BY tx_id
    LIMIT $3`;
