@@ -94,7 +94,7 @@ describe('the client package', () => {
             strict: true,
             noEmit: true,
           },
-          include: ['check.ts'],
+          include: ['check.ts', 'readme-example.ts'],
         }),
       );
       await writeFile(
@@ -112,8 +112,16 @@ export async function use(): Promise<string> {
 export const wrong: Change = { table: 'tasks', id: '1', op: 'upsert' };
 `,
       );
+      // The README's example, as written.
+      const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+      const example = /```ts\n([\s\S]*?)```/.exec(
+        readme.slice(readme.indexOf('<!-- client example')),
+      );
+      await writeFile(join(app, 'readme-example.ts'), example![1]);
       await run(NODE, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
         cwd: app,
+      }).catch((error: { stdout: string }) => {
+        throw new Error(`tsc in the new project:\n${error.stdout}`);
       });
 
       // And at run time, on this Node: a laptop pushes, a phone sees it live and pulls it.
