@@ -98,8 +98,10 @@ export function isRetryable(error: unknown): boolean {
 
 /** `Retry-After` as milliseconds: delay-seconds or an HTTP date. */
 export function retryAfterMs(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  if (value === null) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value.trim()) * 1000;
+  // An HTTP date names its month ("Wed, 21 Oct 2026 07:28:00 GMT"); Date.parse would take "-1" too.
+  if (!/[a-z]{3}/i.test(value)) return undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }

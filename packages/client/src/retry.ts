@@ -4,7 +4,7 @@ import { isRetryable, SyncHttpError } from './errors.js';
 export interface RetryOptions {
   /** Tries in all, the first included (default 5); 1 turns retries off. */
   attempts?: number;
-  /** The first wait without a `Retry-After`, doubled each time, with jitter (default 250 ms). */
+  /** The first wait without a `Retry-After`, doubled each time; half of each wait is random (default 250 ms). */
   baseDelayMs?: number;
   /** The longest wait; a `Retry-After` beyond it ends the retries (default 30 s). */
   maxDelayMs?: number;
@@ -20,7 +20,8 @@ export const DEFAULT_RETRY: Required<RetryOptions> = {
  * The wait before try number `attempt + 1`, or undefined when there is none:
  * the error is not retryable, the tries are used up, or the service asks for a
  * longer wait than `maxDelayMs`. A `Retry-After` is honoured as given; without
- * one the wait is exponential with full jitter.
+ * one the wait is exponential, its second half random (so clients that failed
+ * together do not come back together).
  */
 export function retryDelay(
   error: unknown,
