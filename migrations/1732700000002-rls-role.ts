@@ -1,5 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { rlsRoleDbaSql, rlsRoleFromEnv } from '../src/config/rls-role';
+import { ensureRole } from './ensure-role';
+import { rlsRoleFromEnv } from '../src/config/rls-role';
 
 const WRITABLE_COLUMNS = [
   'id',
@@ -18,15 +19,6 @@ const WRITABLE_COLUMNS = [
   'space_id',
 ];
 
-interface Privileges {
-  user: string;
-  superuser: boolean;
-  createrole: boolean;
-  exists: boolean;
-  member: boolean;
-  unsafe: boolean;
-}
-
 /**
  * The unprivileged role every user-data transaction switches to (SET LOCAL
  * ROLE), so RLS holds even when the service connects as a superuser. It may
@@ -37,45 +29,7 @@ export class RlsRole1732700000002 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const role = rlsRoleFromEnv();
-    const [p] = (await queryRunner.query(
-      `SELECT current_user AS "user",
-              u.rolsuper AS superuser,
-              u.rolcreaterole AS createrole,
-              r.oid IS NOT NULL AS exists,
-              r.oid IS NOT NULL AND pg_has_role(current_user, r.oid, 'MEMBER') AS member,
-              coalesce(r.rolsuper OR r.rolbypassrls, false) AS unsafe
-         FROM pg_roles u LEFT JOIN pg_roles r ON r.rolname = $1
-        WHERE u.rolname = current_user`,
-      [role],
-    )) as Privileges[];
-    const dba = `a DBA must run: ${rlsRoleDbaSql(role, p.user)}`;
-    if (p.unsafe) {
-      throw new Error(
-        `Role "${role}" is a superuser or has BYPASSRLS, so RLS would not hold; use another DB_RLS_ROLE or ALTER ROLE ${role} NOSUPERUSER NOBYPASSRLS`,
-      );
-    }
-    if (!p.exists) {
-      if (!p.superuser && !p.createrole) {
-        throw new Error(
-          `Role "${role}" does not exist and "${p.user}" may not create roles; ${dba}`,
-        );
-      }
-      // Roles are cluster-wide: another database's migration may create it at the same moment.
-      await queryRunner.query(`
-        DO $$ BEGIN
-          CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
-        EXCEPTION WHEN duplicate_object THEN NULL;
-        END $$`);
-    }
-    if (!p.superuser && !p.member) {
-      try {
-        await queryRunner.query(`GRANT ${role} TO ${p.user}`);
-      } catch {
-        throw new Error(
-          `"${p.user}" is not a member of role "${role}" and may not grant it; ${dba}`,
-        );
-      }
-    }
+    await ensureRole(queryRunner, role, 'DB_RLS_ROLE', ', so RLS would not hold');
     await queryRunner.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
     await queryRunner.query(`GRANT SELECT ON sync_changes TO ${role}`);
     // Not tx_id or seq: they are the cursor position and must come from their defaults.

@@ -1,15 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { ensureRole } from './ensure-role';
 import { compactionRoleFromEnv } from '../src/config/compaction-role';
-import { rlsRoleDbaSql, rlsRoleFromEnv } from '../src/config/rls-role';
-
-interface Privileges {
-  user: string;
-  superuser: boolean;
-  createrole: boolean;
-  exists: boolean;
-  member: boolean;
-  unsafe: boolean;
-}
+import { rlsRoleFromEnv } from '../src/config/rls-role';
 
 /**
  * The role log compaction switches to (docs/compaction.md): it sees every row through
@@ -25,44 +17,7 @@ export class CompactionRole1732700000006 implements MigrationInterface {
     if (role === rlsRoleFromEnv()) {
       throw new Error(`DB_COMPACTION_ROLE must differ from DB_RLS_ROLE ("${role}")`);
     }
-    const [p] = (await queryRunner.query(
-      `SELECT current_user AS "user",
-              u.rolsuper AS superuser,
-              u.rolcreaterole AS createrole,
-              r.oid IS NOT NULL AS exists,
-              r.oid IS NOT NULL AND pg_has_role(current_user, r.oid, 'MEMBER') AS member,
-              coalesce(r.rolsuper OR r.rolbypassrls, false) AS unsafe
-         FROM pg_roles u LEFT JOIN pg_roles r ON r.rolname = $1
-        WHERE u.rolname = current_user`,
-      [role],
-    )) as Privileges[];
-    const dba = `a DBA must run: ${rlsRoleDbaSql(role, p.user)}`;
-    if (p.unsafe) {
-      throw new Error(
-        `Role "${role}" is a superuser or has BYPASSRLS; use another DB_COMPACTION_ROLE or ALTER ROLE ${role} NOSUPERUSER NOBYPASSRLS`,
-      );
-    }
-    if (!p.exists) {
-      if (!p.superuser && !p.createrole) {
-        throw new Error(
-          `Role "${role}" does not exist and "${p.user}" may not create roles; ${dba}`,
-        );
-      }
-      await queryRunner.query(`
-        DO $$ BEGIN
-          CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
-        EXCEPTION WHEN duplicate_object THEN NULL;
-        END $$`);
-    }
-    if (!p.superuser && !p.member) {
-      try {
-        await queryRunner.query(`GRANT ${role} TO ${p.user}`);
-      } catch {
-        throw new Error(
-          `"${p.user}" is not a member of role "${role}" and may not grant it; ${dba}`,
-        );
-      }
-    }
+    await ensureRole(queryRunner, role, 'DB_COMPACTION_ROLE');
     await queryRunner.query(`
       CREATE TABLE sync_compaction_state (
         id SMALLINT PRIMARY KEY CHECK (id = 1),

@@ -6,6 +6,7 @@ import { IdempotencyKeys1732700000004 } from './1732700000004-idempotency-keys';
 import { RlsPolicyInitPlans1732700000005 } from './1732700000005-rls-policy-init-plans';
 import { CompactionRole1732700000006 } from './1732700000006-compaction-role';
 import { ChangePayloadBytes1732700000007 } from './1732700000007-change-payload-bytes';
+import { ObserverRole1732700000008 } from './1732700000008-observer-role';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   RlsPolicyInitPlans1732700000005,
   CompactionRole1732700000006,
   ChangePayloadBytes1732700000007,
+  ObserverRole1732700000008,
 ];

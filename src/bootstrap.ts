@@ -12,13 +12,21 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { json } from 'express';
 import helmet from 'helmet';
+import type { Server } from 'http';
 import type { DestinationStream } from 'pino';
 import { AppExtensions, AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './common/errors/http-exception.filter';
 import { quietFrameworkLogs } from './framework-log-filter';
+import { wellFormedQuery } from './common/query-text.middleware';
 import { AppValidationPipe } from './common/validation.pipe';
 import { MAX_BODY_BYTES, MAX_BODY_TEXT } from './common/wire-rules';
+import {
+  answerExpectContinueInMiddleware,
+  BodyLimit,
+  declaredLengthLimit,
+} from './limits/declared-length.middleware';
+import { boundRequestReading } from './limits/request-read-timeout';
 import { PinoNestLogger } from './logging/pino-nest-logger';
 import { REQUEST_ID_HEADER, requestLoggingMiddleware } from './logging/request-logging.middleware';
 import { createRootLogger, pinoLevelOf } from './logging/root-logger';
@@ -55,7 +63,9 @@ export async function createApp(
   });
   // Express hashes every response body for an ETag; sync answers are never revalidated.
   app.set('etag', false);
-  // First, so every request (body-parser errors included) gets an id, a log line and a timing.
+  const server = app.getHttpServer() as Server;
+  app.use(boundRequestReading(server, config.http.requestBodyTimeoutMs));
+  // Early, so every request (body-parser errors included) gets an id, a log line and a timing.
   app.use(requestLoggingMiddleware(rootLogger), httpMetricsMiddleware(app.get(MetricsService)));
   app.use(
     helmet({
@@ -64,7 +74,14 @@ export async function createApp(
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
-  app.use(json({ limit: MAX_BODY_BYTES }), bodyErrorHandler);
+  // Before the body: a request refused for its query is not made to send it.
+  app.use(wellFormedQuery());
+  answerExpectContinueInMiddleware(server);
+  app.use(
+    declaredLengthLimit(bodyLimitOf(config)),
+    json({ limit: MAX_BODY_BYTES }),
+    bodyErrorHandler,
+  );
   app.enableCors({
     origin:
       config.http.corsOrigins.length === 0 || config.http.corsOrigins.includes('*')
@@ -80,6 +97,28 @@ export async function createApp(
   return app;
 }
 
+const JSON_BODY: BodyLimit = {
+  bytes: MAX_BODY_BYTES,
+  message: `Request body exceeds ${MAX_BODY_TEXT}`,
+};
+
+/**
+ * The body limit of a request: `POST /backup/import` takes an archive of up to
+ * BACKUP_IMPORT_MAX_BYTES; every other body is JSON (express.json's limit).
+ */
+function bodyLimitOf(config: AppConfig): (req: Request) => BodyLimit {
+  const archive: BodyLimit = {
+    bytes: config.backup.importMaxBytes,
+    message: `The archive exceeds ${config.backup.importMaxBytes} bytes (BACKUP_IMPORT_MAX_BYTES)`,
+  };
+  // Matched as Express routes match: any case, an optional trailing slash.
+  const importPath = /^\/backup\/import\/?$/i;
+  return (req) =>
+    req.method === 'POST' && importPath.test(req.path) && !req.is('application/json')
+      ? archive
+      : JSON_BODY;
+}
+
 /** Body-parser errors happen before Nest's routing; shape them like every other error. */
 function bodyErrorHandler(
   error: Error & { type?: string },
@@ -88,6 +127,8 @@ function bodyErrorHandler(
   next: NextFunction,
 ): void {
   if (!error) return next();
+  // The request was cut (REQUEST_BODY_TIMEOUT_MS) and has had its answer already.
+  if (res.headersSent) return;
   let http: HttpException;
   if (error.type === 'entity.too.large') {
     http = new PayloadTooLargeException(`Request body exceeds ${MAX_BODY_TEXT}`);

@@ -53,8 +53,8 @@ export function servicePoolSize(): number {
 
 /**
  * Diagnostic reference: the statements the service runs per push (set_config,
- * its insertBatch with the pg_notify and the horizon in it, the read-back page
- * of changesSince, COMMIT), straight over `pg` with a pool as large as the
+ * its insertBatch with the horizon in it and the read-back page of changesSince
+ * pipelined behind it, COMMIT), straight over `pg` with a pool as large as the
  * service's: what the push costs the database without HTTP, Nest or TypeORM.
  */
 async function rawServiceSql(ctx: BenchContext) {
@@ -63,7 +63,8 @@ async function rawServiceSql(ctx: BenchContext) {
     connectionString: ctx.db.url,
     max: servicePoolSize(),
     application_name: 'sync-bench',
-  });
+    pipeline: true,
+  } as ConstructorParameters<typeof Pool>[0]);
   const after = Array.from({ length: workers }, () => ({ txId: 0n, seq: 0n }));
   const waits = sampleWaits(ctx.admin, ctx.db.name, 'sync-bench');
   try {
@@ -94,24 +95,18 @@ async function rawServiceSql(ctx: BenchContext) {
         try {
           await userTransaction(client, ctx.rlsRole, userId, async () => {
             const repository = rawRepository(client, userId);
-            const { horizon } = await repository.insertBatch(changes, {
-              channel: 'sync_bench_reference',
-              before: JSON.stringify({
+            const stored = repository.insertBatch(changes);
+            const [, page] = await Promise.all([
+              stored,
+              repository.changesSince({
                 appId: APP_ID,
-                userId,
-                clientId,
-                tables: ['todos'],
-              }).replace(/}$/, ',"txId":"'),
-              after: '"}',
-            });
-            const page = await repository.changesSince({
-              appId: APP_ID,
-              after: after[w],
-              excludeClientId: clientId,
-              limit: 1001,
-              maxBytes: 4 * 1024 * 1024,
-              horizon,
-            });
+                after: after[w],
+                excludeClientId: clientId,
+                limit: 1001,
+                maxBytes: 4 * 1024 * 1024,
+                horizon: stored.then((s) => s.horizon),
+              }),
+            ]);
             const last = page.rows[Math.min(page.rows.length, 1000) - 1];
             after[w] =
               page.rows.length > 1000

@@ -71,6 +71,7 @@ export class BackupController {
   })
   @ApiErrorResponse(400, 'Not a valid backup archive (the message says why)')
   @ApiErrorResponse(403, 'The archive writes into a space the user is not a member of')
+  @ApiErrorResponses(408)
   @ApiErrorResponse(413, 'Archive larger than BACKUP_IMPORT_MAX_BYTES')
   @ApiErrorResponse(415, 'The archive was not sent as application/zip')
   import(

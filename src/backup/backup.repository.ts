@@ -71,7 +71,7 @@ export class BackupRepository {
    * below the horizon is visible by then. One index probe per app.
    */
   async exportStart(): Promise<ExportStart> {
-    const horizon = await this.changes.horizon();
+    const horizon = await this.changes.readHorizon();
     const rows = (await this.tx.manager.query(
       `WITH RECURSIVE apps(app_id) AS (
          SELECT min(app_id) FROM sync_changes WHERE user_id = $1

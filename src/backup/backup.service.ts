@@ -15,9 +15,9 @@ import { Readable, Writable } from 'stream';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { BackupConfig, SyncConfig } from '../config/app-config';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
-import { ChangeBus } from '../realtime/change-bus';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
-import { ChangeRepository, ChangeRow, NewChange } from '../store/change.repository';
+import { ChangeLog } from '../store/change-log';
+import { ChangeRow, NewChange } from '../store/change.repository';
 import { LogPosition, START } from '../store/log-position';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { RlsScope } from '../store/transaction-host';
@@ -85,10 +85,7 @@ class ImportInterruptedError extends ServiceUnavailableError {
 const EXPORT_PAGE_ROWS = 2000;
 const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
 
-/** Connected clients hear of restored rows at most this often, not once per batch. */
-const IMPORT_NOTIFY_EVERY_MS = 1000;
-
-/** The clientId of the change notification of an import: no connected client is the writer. */
+/** The client id the hints of an import name: no connected client is the writer, so all are told. */
 const IMPORT_CLIENT_ID = 'backup-import';
 
 const PRODUCED_BY = producedBy();
@@ -103,9 +100,8 @@ export class BackupService {
 
   constructor(
     private readonly runner: RlsTransactionRunner,
-    private readonly changes: ChangeRepository,
     private readonly repository: BackupRepository,
-    private readonly bus: ChangeBus,
+    private readonly log: ChangeLog,
     private readonly config: BackupConfig,
     private readonly sync: SyncConfig,
   ) {}
@@ -342,7 +338,6 @@ export class BackupService {
     const cutter = new BatchCutter<NewChange>();
     const splitter = new LineSplitter();
     const ready: Batch<NewChange>[] = [];
-    const notices = new RestoreNotices(this.bus, user.userId);
     let inserted = 0;
     let written = 0;
     const store = async (batch: Batch<NewChange>): Promise<void> => {
@@ -350,12 +345,9 @@ export class BackupService {
       if (batch.digest !== verified[written]) {
         throw new BadRequestException('events.jsonl changed since it was verified');
       }
-      const result = await this.runner.runAsUser(user, async () => {
-        const stored = await this.changes.insertBatch(batch.items);
-        if (stored.inserted > 0) notices.add(batch.items, stored.txId);
-        await notices.publishIfDue();
-        return stored;
-      });
+      const result = await this.runner.runAsUser(user, () =>
+        this.log.append(batch.items, IMPORT_CLIENT_ID),
+      );
       inserted += result.inserted;
       written++;
     };
@@ -384,9 +376,6 @@ export class BackupService {
       if (written !== verified.length) {
         throw new BadRequestException('events.jsonl changed since it was verified');
       }
-      if (notices.pending) {
-        await this.runner.runAsUser(user, () => notices.publishIfDue(true));
-      }
       return inserted;
     } catch (error) {
       await chunks.return?.();
@@ -398,53 +387,6 @@ export class BackupService {
       );
       throw importIncomplete(error, manifest.eventCount, inserted);
     }
-  }
-}
-
-/**
- * The change notifications of an import: what the batches since the last one
- * touched, published from inside a batch's transaction (so only once it
- * commits) at most every IMPORT_NOTIFY_EVERY_MS, and after the last batch.
- */
-class RestoreNotices {
-  private touched = new Map<string, { tables: Set<string>; spaceIds: Set<string> }>();
-  private txId = 0n;
-  private lastPublished = 0;
-
-  constructor(
-    private readonly bus: ChangeBus,
-    private readonly userId: string,
-  ) {}
-
-  get pending(): boolean {
-    return this.touched.size > 0;
-  }
-
-  add(changes: readonly NewChange[], txId: bigint): void {
-    this.txId = txId;
-    for (const change of changes) {
-      const app = this.touched.get(change.appId) ?? { tables: new Set(), spaceIds: new Set() };
-      app.tables.add(change.tableName);
-      if (change.spaceId !== null) app.spaceIds.add(change.spaceId);
-      this.touched.set(change.appId, app);
-    }
-  }
-
-  async publishIfDue(last = false): Promise<void> {
-    const now = Date.now();
-    if (!this.pending || (!last && now - this.lastPublished < IMPORT_NOTIFY_EVERY_MS)) return;
-    for (const [appId, app] of this.touched) {
-      await this.bus.publishOnCommit({
-        appId,
-        userId: this.userId,
-        clientId: IMPORT_CLIENT_ID,
-        tables: [...app.tables],
-        spaceIds: [...app.spaceIds],
-        txId: this.txId.toString(),
-      });
-    }
-    this.touched = new Map();
-    this.lastPublished = now;
   }
 }
 

@@ -3,10 +3,7 @@ import { createWriteStream } from 'fs';
 import { BackupRepository } from '../backup/backup.repository';
 import { BackupService } from '../backup/backup.service';
 import { loadConfig } from '../config/app-config';
-import { ChangeBus } from '../realtime/change-bus';
-import { ChangeNotificationRepository } from '../realtime/change-notification.repository';
-import { NotificationListener } from '../realtime/notification-listener';
-import { PostgresChangeBus } from '../realtime/postgres-change-bus';
+import { ChangeFeedModule } from '../realtime/change-feed.module';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { SpacesModule } from '../spaces/spaces.module';
 import { CliCommand, parseCliArgs, USAGE } from './backup-cli-args';
@@ -17,21 +14,15 @@ import { createCliContext, errorMessage } from './cli.module';
  *   npm run backup -- export --user <id> --out file.mana
  *   npm run backup -- import --user <id> --in file.mana
  * Configured by the service's environment (DATABASE_URL, MANA_AUTH_URL, ...),
- * with only the store, migrations, memberships and the change bus booted.
+ * with only the store, migrations, memberships and the change feed booted.
  */
 
 async function run(cli: CliCommand): Promise<string> {
   const config = loadConfig();
   const context = await createCliContext(config, {
-    imports: [SpacesModule.forRoot()],
-    providers: [
-      BackupService,
-      BackupRepository,
-      // An import tells running instances through NOTIFY, as the endpoint does.
-      ChangeNotificationRepository,
-      NotificationListener,
-      { provide: ChangeBus, useClass: PostgresChangeBus },
-    ],
+    // An import's hints reach running instances through the change feed, as the endpoint's do.
+    imports: [SpacesModule.forRoot(), ChangeFeedModule],
+    providers: [BackupService, BackupRepository],
   });
   try {
     const backup = context.get(BackupService);

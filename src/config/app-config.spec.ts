@@ -49,9 +49,12 @@ const INTEGERS: [string, Read, number, number, number][] = [
   ['WS_PING_INTERVAL_MS', (c) => c.realtime.pingIntervalMs, 30_000, 10, 3_600_000],
   ['WS_MAX_BUFFERED_BYTES', (c) => c.realtime.maxBufferedBytes, 1_048_576, 1024, 1_073_741_824],
   ['WS_MEMBERSHIP_REFRESH_MS', (c) => c.realtime.membershipRefreshMs, 60_000, 10, 86_400_000],
+  ['HINT_COALESCE_MS', (c) => c.realtime.hintCoalesceMs, 5, 0, 600_000],
+  ['HINT_SWEEP_INTERVAL_MS', (c) => c.realtime.hintSweepIntervalMs, 1_000, 100, 600_000],
   ['RATE_LIMIT_PUSH_PER_MINUTE', (c) => c.limits.pushPerMinute, 600, 0, 1_000_000],
   ['RATE_LIMIT_PULL_PER_MINUTE', (c) => c.limits.pullPerMinute, 1200, 0, 1_000_000],
   ['REQUEST_TIMEOUT_MS', (c) => c.http.requestTimeoutMs, 30_000, 0, 3_600_000],
+  ['REQUEST_BODY_TIMEOUT_MS', (c) => c.http.requestBodyTimeoutMs, 30_000, 100, 3_600_000],
   ['COMPACTION_INTERVAL_MS', (c) => c.compaction.intervalMs, 3_600_000, 0, 604_800_000],
   ['COMPACTION_MIN_AGE_HOURS', (c) => c.compaction.minAgeHours, 72, 0, 87_600],
   ['COMPACTION_BATCH_RECORDS', (c) => c.compaction.batchRecords, 200, 1, 100_000],
@@ -132,6 +135,13 @@ const OTHERS: [string, Read, unknown, [string, unknown], [string, string] | unde
     ['Bad-Role', line('DB_COMPACTION_ROLE', 'a lower-case SQL identifier', 'Bad-Role')],
   ],
   [
+    'DB_OBSERVER_ROLE',
+    (c) => c.database.observerRole,
+    'sync_observer',
+    ['tenant_observer', 'tenant_observer'],
+    ['Bad-Role', line('DB_OBSERVER_ROLE', 'a lower-case SQL identifier', 'Bad-Role')],
+  ],
+  [
     'CORS_ORIGINS',
     (c) => c.http.corsOrigins,
     [],
@@ -181,7 +191,12 @@ const ALL_NAMES = [...INTEGERS.map(([name]) => name), ...OTHERS.map(([name]) => 
 
 describe('loadConfig: every variable', () => {
   it('has a row here for every variable the service reads', () => {
-    const read = [...Object.keys(new AppEnv()), 'DB_RLS_ROLE', 'DB_COMPACTION_ROLE'];
+    const read = [
+      ...Object.keys(new AppEnv()),
+      'DB_RLS_ROLE',
+      'DB_COMPACTION_ROLE',
+      'DB_OBSERVER_ROLE',
+    ];
     expect([...ALL_NAMES].sort()).toEqual(read.sort());
   });
 
@@ -261,6 +276,16 @@ describe('loadConfig: values read from more than one variable', () => {
     );
     expect(failure({ DB_COMPACTION_ROLE: 'shared', DB_RLS_ROLE: ' shared ' })).toBe(
       line('DB_COMPACTION_ROLE', 'a role other than DB_RLS_ROLE', 'shared'),
+    );
+  });
+
+  it('refuses the observer role as one of the two others', () => {
+    const other = 'a role other than DB_RLS_ROLE and DB_COMPACTION_ROLE';
+    expect(failure({ DB_OBSERVER_ROLE: 'sync_app' })).toBe(
+      line('DB_OBSERVER_ROLE', other, 'sync_app'),
+    );
+    expect(failure({ DB_OBSERVER_ROLE: 'sync_compactor' })).toBe(
+      line('DB_OBSERVER_ROLE', other, 'sync_compactor'),
     );
   });
 });

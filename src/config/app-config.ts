@@ -3,6 +3,7 @@ import { compactionRoleFromEnv } from './compaction-role';
 import { AppEnv } from './env.dto';
 import { Env, invalid, readEnv, withoutTrailingSlashes } from './env-rules';
 import { LocalAuthConfig, localAuthOf } from './local-auth';
+import { observerRoleFromEnv } from './observer-role';
 import { rlsRoleFromEnv } from './rls-role';
 
 /**
@@ -18,6 +19,12 @@ export class HttpConfig {
   readonly corsOrigins: string[];
   /** A handler that has not answered by then gets a 503 (not streams or backups); 0: no limit. */
   readonly requestTimeoutMs: number;
+  /**
+   * A request's headers and body must have arrived by then (Node's requestTimeout); else 408
+   * and the connection is closed. Streams, sockets and downloads are not cut: their requests
+   * are complete once their headers are in.
+   */
+  readonly requestBodyTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may take before connections are cut. */
   readonly shutdownTimeoutMs: number;
 
@@ -25,6 +32,7 @@ export class HttpConfig {
     this.port = env.PORT;
     this.corsOrigins = env.CORS_ORIGINS;
     this.requestTimeoutMs = env.REQUEST_TIMEOUT_MS;
+    this.requestBodyTimeoutMs = env.REQUEST_BODY_TIMEOUT_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
   }
 }
@@ -38,16 +46,19 @@ export class DatabaseConfig {
   readonly connectTimeoutMs: number;
   /** The role every user-data transaction switches to; it must not bypass RLS. */
   readonly rlsRole: string;
+  /** The role the log sweep reads change metadata as (no record data). */
+  readonly observerRole: string;
   readonly runMigrations: boolean;
   readonly embedded: { dir: string; port: number };
 
-  constructor(env: AppEnv, rlsRole: string) {
+  constructor(env: AppEnv, rlsRole: string, observerRole: string) {
     this.url = env.DATABASE_URL && withoutTrailingSlashes(env.DATABASE_URL);
     this.poolSize = env.DB_POOL_SIZE;
     this.statementTimeoutMs = env.DB_STATEMENT_TIMEOUT_MS;
     this.idleInTransactionTimeoutMs = env.DB_IDLE_IN_TX_TIMEOUT_MS;
     this.connectTimeoutMs = env.DB_CONNECT_TIMEOUT_MS;
     this.rlsRole = rlsRole;
+    this.observerRole = observerRole;
     this.runMigrations = env.DB_MIGRATE_ON_START;
     this.embedded = { dir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT };
   }
@@ -133,12 +144,18 @@ export class RealtimeConfig {
   readonly maxBufferedBytes: number;
   /** How often the space memberships of connected users are looked up again. */
   readonly membershipRefreshMs: number;
+  /** Hints of this instance's commits gathered this long leave in one NOTIFY to the others. */
+  readonly hintCoalesceMs: number;
+  /** While clients listen, the log is read this often for commits no hint told of. */
+  readonly hintSweepIntervalMs: number;
 
   constructor(env: AppEnv) {
     this.authTimeoutMs = env.WS_AUTH_TIMEOUT_MS;
     this.pingIntervalMs = env.WS_PING_INTERVAL_MS;
     this.maxBufferedBytes = env.WS_MAX_BUFFERED_BYTES;
     this.membershipRefreshMs = env.WS_MEMBERSHIP_REFRESH_MS;
+    this.hintCoalesceMs = env.HINT_COALESCE_MS;
+    this.hintSweepIntervalMs = env.HINT_SWEEP_INTERVAL_MS;
   }
 }
 
@@ -218,9 +235,9 @@ export class AppConfig {
   readonly metrics: MetricsConfig;
   readonly compaction: CompactionConfig;
 
-  constructor(env: AppEnv, roles: { rls: string; compaction: string }) {
+  constructor(env: AppEnv, roles: { rls: string; compaction: string; observer: string }) {
     this.http = new HttpConfig(env);
-    this.database = new DatabaseConfig(env, roles.rls);
+    this.database = new DatabaseConfig(env, roles.rls, roles.observer);
     this.auth = new AuthConfig(env);
     this.internalHttp = new InternalHttpConfig(env);
     this.spaces = new SpacesConfig(env);
@@ -237,10 +254,21 @@ export class AppConfig {
 
 /** Reads and validates the environment once, at start-up (tests and CLIs pass their own). */
 export function loadConfig(env: Env = process.env): AppConfig {
-  const roles = { compaction: compactionRoleFromEnv(env), rls: rlsRoleFromEnv(env) };
-  // Across two variables, so not a class-validator rule; checked before the others, as always.
+  const roles = {
+    compaction: compactionRoleFromEnv(env),
+    rls: rlsRoleFromEnv(env),
+    observer: observerRoleFromEnv(env),
+  };
+  // Across variables, so not class-validator rules; checked before the others, as always.
   if (roles.compaction === roles.rls) {
     invalid('DB_COMPACTION_ROLE', 'a role other than DB_RLS_ROLE', roles.compaction);
+  }
+  if (roles.observer === roles.rls || roles.observer === roles.compaction) {
+    invalid(
+      'DB_OBSERVER_ROLE',
+      'a role other than DB_RLS_ROLE and DB_COMPACTION_ROLE',
+      roles.observer,
+    );
   }
   return new AppConfig(readEnv(AppEnv, env), roles);
 }

@@ -1,11 +1,13 @@
 import { compactionRoleFromEnv } from './compaction-role';
 import { ConfigError } from './config-error';
+import { observerRoleFromEnv } from './observer-role';
 import { rlsRoleDbaSql, rlsRoleFromEnv } from './rls-role';
 
 /** The readers the migrations use: one variable each, whatever else the environment holds. */
 describe.each([
   ['DB_RLS_ROLE', rlsRoleFromEnv, 'sync_app'],
   ['DB_COMPACTION_ROLE', compactionRoleFromEnv, 'sync_compactor'],
+  ['DB_OBSERVER_ROLE', observerRoleFromEnv, 'sync_observer'],
 ])('%s', (name, read, fallback) => {
   it(`defaults to ${fallback}, also when blank`, () => {
     expect(read({})).toBe(fallback);
@@ -26,7 +28,14 @@ describe.each([
   });
 
   it('ignores the other variables, bad or not', () => {
-    expect(read({ PORT: 'x', DB_RLS_ROLE: 'same', DB_COMPACTION_ROLE: 'same' })).toBe('same');
+    expect(
+      read({
+        PORT: 'x',
+        DB_RLS_ROLE: 'same',
+        DB_COMPACTION_ROLE: 'same',
+        DB_OBSERVER_ROLE: 'same',
+      }),
+    ).toBe('same');
   });
 });
 

@@ -6,7 +6,8 @@ import { HealthService } from './health.service';
 import { ReadinessService } from './readiness.service';
 
 @Module({
-  imports: [TerminusModule, MigrationModule],
+  // ReadinessService logs an outage once; terminus would log every failed check at error.
+  imports: [TerminusModule.forRoot({ logger: false }), MigrationModule],
   controllers: [HealthController],
   providers: [HealthService, ReadinessService],
   // Features register the connections and listener state that `/health` reports.

@@ -10,7 +10,10 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** An incoming id is kept only if it is short and plain (it ends up in logs and headers). */
 const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:/@+=-]{1,128}$/;
 
-/** Routes polled by load balancers and Prometheus: their successes are logged at debug only. */
+/**
+ * Routes polled by load balancers and Prometheus: their successes are logged at debug only, and
+ * so are readiness' 503s, whose outage ReadinessService tells once as it starts and ends.
+ */
 const POLLED_ROUTE = /^\/(health|metrics)(\/|$)/;
 
 export function requestIdOf(header: string | string[] | undefined): string {
@@ -64,6 +67,8 @@ export function requestLoggingMiddleware(root: Logger): RequestHandler {
 }
 
 function levelOf(req: Request, status: number): LevelWithSilent & Level {
+  const polled = POLLED_ROUTE.test(req.path);
+  if (polled && (status < 400 || status === 503)) return 'debug';
   if (status >= 500) return 'warn';
-  return POLLED_ROUTE.test(req.path) && status < 400 ? 'debug' : 'info';
+  return 'info';
 }

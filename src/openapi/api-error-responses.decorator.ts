@@ -8,6 +8,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing, expired or invalid bearer token',
   402: 'Sync subscription inactive (`error: "sync_inactive"`)',
   403: 'Write into a space the user is not a member of',
+  408: 'The request head and body did not arrive within REQUEST_BODY_TIMEOUT_MS; the connection is closed',
   413: `Request body larger than ${MAX_BODY_TEXT}`,
   422: 'Idempotency-Key already used for a different request',
   429: 'Per-user rate limit exceeded; see the Retry-After header',

@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '../config/app-config';
 import { databaseUrlOf } from '../store/database';
-import { CHANGE_CHANNEL } from './change-event-codec';
+import { HINT_CHANNEL } from './change-event-codec';
 
 /** The LISTEN connection's name in pg_stat_activity, so operators (and tests) can find it. */
 export const LISTENER_APPLICATION_NAME = 'sync-server-listener';
@@ -22,19 +22,21 @@ const QUERY_TIMEOUT_MS = 10_000;
 export type PayloadHandler = (payload: string) => void;
 
 /**
- * The one dedicated connection per instance that LISTENs for change
- * notifications. Not from the pool: a pooled connection is handed to other
- * work and would lose the LISTEN. When it breaks (database restart,
+ * The one dedicated connection per instance that LISTENs for hints of other
+ * instances, and sends this instance's (`notify`). Not from the pool: a pooled
+ * connection is handed to other work and would lose the LISTEN, and a NOTIFY
+ * there would wait behind requests. When it breaks (database restart,
  * pg_terminate_backend, network) it is re-opened with backoff and LISTEN is
  * re-issued. Notifications sent while it is down are not replayed: SSE
- * streams read again once it is back (onConnect); other clients catch up with
- * their next sync.
+ * streams read again once it is back (onConnect), and the log sweep finds
+ * what they were about.
  */
 @Injectable()
 export class NotificationListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('NotificationListener');
   private readonly handlers = new Set<PayloadHandler>();
   private readonly connectHandlers = new Set<() => void>();
+  private readonly closeHandlers = new Set<() => Promise<void>>();
   /** Clients already given up on: their late 'error'/'end' events must not schedule another retry. */
   private readonly dropped = new WeakSet<Client>();
   private client?: Client;
@@ -68,6 +70,25 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     return () => this.connectHandlers.delete(handler);
   }
 
+  /**
+   * Sends each payload on the channel, in one statement: one transaction, so one commit
+   * (and one pass of PostgreSQL's notify lock) for all of them. Throws while the
+   * connection is down.
+   */
+  async notify(payloads: readonly string[]): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('the notification connection is down');
+    await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) p', [
+      HINT_CHANNEL,
+      payloads,
+    ]);
+  }
+
+  /** Awaited at shutdown while the connection is still open (to send what is pending). */
+  beforeClose(handler: () => Promise<void>): void {
+    this.closeHandlers.add(handler);
+  }
+
   /** The first attempt is awaited so an instance hears pushes from the moment it serves. */
   async onApplicationBootstrap(): Promise<void> {
     await this.connect();
@@ -75,6 +96,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    for (const handler of this.closeHandlers) await handler().catch(() => undefined);
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.probeTimer);
@@ -102,13 +124,13 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
       keepAliveInitialDelayMillis: 10_000,
     });
     client.on('notification', ({ channel, payload }) => {
-      if (channel === CHANGE_CHANNEL && payload !== undefined) this.deliver(payload);
+      if (channel === HINT_CHANNEL && payload !== undefined) this.deliver(payload);
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      await client.query(`LISTEN ${HINT_CHANNEL}`);
     } catch (error) {
       this.lost(client, error);
       return;
@@ -120,9 +142,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     }
     this.client = client;
     if (this.failures > 0) {
-      this.logger.log(
-        `LISTEN "${CHANGE_CHANNEL}" re-established after ${this.failures} attempt(s)`,
-      );
+      this.logger.log(`LISTEN "${HINT_CHANNEL}" re-established after ${this.failures} attempt(s)`);
     }
     this.failures = 0;
     for (const handler of this.connectHandlers) {
@@ -144,7 +164,9 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     void client.end().catch(() => undefined);
     if (this.stopped) return;
     const delay = backoff(this.failures++);
-    this.logger.warn(
+    // Told once per loss, not a warning: readiness warns of it (changeListener down) and of its end.
+    const level = this.failures === 1 ? 'log' : 'debug';
+    this.logger[level](
       `LISTEN connection lost (${error instanceof Error ? error.message : error}); retrying in ${delay} ms`,
     );
     clearTimeout(this.retryTimer);

@@ -2,37 +2,22 @@ import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module';
 import { HealthService } from '../health/health.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { ChangeBus } from './change-bus';
-import { ChangeNotificationRepository } from './change-notification.repository';
-import { HorizonMonitor } from './horizon-monitor';
+import { ChangeFeedModule } from './change-feed.module';
 import { NotificationListener } from './notification-listener';
-import { PostgresChangeBus } from './postgres-change-bus';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry } from './socket-registry';
 import { SocketSessions } from './socket-sessions.service';
 import { SyncGateway } from './sync.gateway';
 import { VisibilityGate } from './visibility-gate';
-import { HorizonRepository } from '../store/horizon.repository';
 
 /**
- * Change fan-out across instances (LISTEN/NOTIFY), held back until visible
+ * Live delivery: the change feed (ChangeFeedModule), held back until visible
  * (VisibilityGate), and the WebSocket endpoints.
  */
 @Module({
-  imports: [HealthModule],
-  providers: [
-    ChangeNotificationRepository,
-    NotificationListener,
-    { provide: ChangeBus, useClass: PostgresChangeBus },
-    SocketRegistry,
-    SocketMemberships,
-    SocketSessions,
-    SyncGateway,
-    HorizonRepository,
-    HorizonMonitor,
-    VisibilityGate,
-  ],
-  exports: [ChangeBus, SocketRegistry, NotificationListener, VisibilityGate, HorizonMonitor],
+  imports: [HealthModule, ChangeFeedModule],
+  providers: [SocketRegistry, SocketMemberships, SocketSessions, SyncGateway, VisibilityGate],
+  exports: [ChangeFeedModule, SocketRegistry, VisibilityGate],
 })
 export class RealtimeModule {
   /** What `/health` and `/metrics` show of the sockets and the listener, registered by their owner. */

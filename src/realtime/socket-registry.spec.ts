@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { ChangeEvent } from './change-bus';
+import { ChangeEvent } from './change-feed';
 import { SocketRegistry, SocketSession } from './socket-registry';
 
 function session(appId?: string): SocketSession {
@@ -14,6 +14,7 @@ function event(overrides: Partial<ChangeEvent> = {}): ChangeEvent {
     tables: ['tasks'],
     spaceIds: [],
     txId: '1',
+    source: 'local',
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { ChangeEvent } from './change-bus';
+import { ChangeEvent } from './change-feed';
 
 /** One WebSocket connection and what it has told us about itself. */
 export interface SocketSession {

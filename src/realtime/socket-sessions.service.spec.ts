@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { loadConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
+import { ChangeEvent, ChangeListener } from './change-feed';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry } from './socket-registry';
 import { SocketSessions } from './socket-sessions.service';
@@ -32,9 +32,9 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-class FakeBus extends ChangeBus {
+/** Delivers what a test emits to subscribers, as the VisibilityGate does. */
+class FakeBus {
   listeners = new Set<ChangeListener>();
-  async publishOnCommit(): Promise<void> {}
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -56,6 +56,7 @@ const event: ChangeEvent = {
   tables: ['tasks'],
   spaceIds: [],
   txId: '1',
+  source: 'local',
 };
 
 describe('SocketSessions', () => {

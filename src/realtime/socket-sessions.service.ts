@@ -10,7 +10,7 @@ import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { RealtimeConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { isAppId, MAX_CLIENT_ID_LENGTH } from '../common/wire-rules';
-import { ChangeEvent } from './change-bus';
+import { ChangeEvent } from './change-feed';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry, SocketSession } from './socket-registry';
 import { VisibilityGate } from './visibility-gate';

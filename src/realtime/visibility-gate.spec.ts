@@ -1,12 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
+import { MetricsService } from '../metrics/metrics.service';
+import type { ChangeEvent, ChangeFeed, ChangeListener } from './change-feed';
 import type { HorizonMonitor } from './horizon-monitor';
 import type { NotificationListener } from './notification-listener';
 import { VisibilityGate } from './visibility-gate';
 
-class FakeBus extends ChangeBus {
+import { RealtimeMetrics } from './realtime.metrics';
+
+/** Stands in for the ChangeFeed: tells its subscribers what a test emits. */
+class FakeFeed {
   readonly listeners = new Set<ChangeListener>();
-  async publishOnCommit(): Promise<void> {}
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -17,11 +20,21 @@ class FakeBus extends ChangeBus {
 }
 
 function event(txId: number, tables = ['tasks'], userId = 'u1'): ChangeEvent {
-  return { appId: 'todo', userId, clientId: 'c', tables, spaceIds: [], txId: String(txId) };
+  return {
+    appId: 'todo',
+    userId,
+    clientId: 'c',
+    tables,
+    spaceIds: [],
+    txId: String(txId),
+    source: 'local',
+  };
 }
 
+const metrics = new RealtimeMetrics(new MetricsService());
+
 describe('VisibilityGate', () => {
-  let bus: FakeBus;
+  let bus: FakeFeed;
   let horizon: bigint;
   let polls: number;
   let gate: VisibilityGate;
@@ -31,7 +44,7 @@ describe('VisibilityGate', () => {
 
   beforeEach(() => {
     jest.useFakeTimers();
-    bus = new FakeBus();
+    bus = new FakeFeed();
     horizon = 10n;
     polls = 0;
     const monitor = {
@@ -41,7 +54,7 @@ describe('VisibilityGate', () => {
       },
     } as unknown as HorizonMonitor;
     const listener = { onConnect: () => undefined } as unknown as NotificationListener;
-    gate = new VisibilityGate(bus, monitor, listener);
+    gate = new VisibilityGate(bus as unknown as ChangeFeed, monitor, metrics, listener);
     received = [];
     gate.subscribe((e) => received.push(e));
   });
@@ -114,7 +127,12 @@ describe('VisibilityGate', () => {
     const monitor = {
       sample: async () => ({ horizon, nextXid: next, holders: [] }),
     } as unknown as HorizonMonitor;
-    const withListener = new VisibilityGate(bus, monitor, listener);
+    const withListener = new VisibilityGate(
+      bus as unknown as ChangeFeed,
+      monitor,
+      metrics,
+      listener,
+    );
     let resyncs = 0;
     withListener.onResync(() => resyncs++);
     horizon = 40n;

@@ -1,7 +1,9 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { ChangeBus, ChangeEvent, ChangeListener } from './change-bus';
+import { callEach } from '../common/call-each';
+import { ChangeEvent, ChangeFeed, ChangeListener } from './change-feed';
 import { HorizonMonitor } from './horizon-monitor';
 import { NotificationListener } from './notification-listener';
+import { RealtimeMetrics } from './realtime.metrics';
 
 /** The first poll after a notification runs at once; then this, doubling while the horizon stands still. */
 const POLL_MIN_MS = 20;
@@ -24,7 +26,7 @@ interface Held {
  * that takes, and delivered then. Polls run only while something is held;
  * events of one user, app, client and spaces that arrive in the same round
  * are merged. Listeners (SSE streams, WebSockets) subscribe here, not on the
- * ChangeBus, whichever bus implementation is in use.
+ * ChangeFeed. `sync_hint_delay_seconds` measures each delivery from its COMMIT.
  */
 @Injectable()
 export class VisibilityGate implements BeforeApplicationShutdown {
@@ -38,7 +40,7 @@ export class VisibilityGate implements BeforeApplicationShutdown {
    * everything committed in the gap is visible to the read they make.
    */
   private resyncAfter?: bigint;
-  private unsubscribeBus?: () => void;
+  private unsubscribeFeed?: () => void;
   /** Highest horizon seen: it never decreases, so any transaction below it has ended. */
   private horizon = 0n;
   private round = 0;
@@ -48,8 +50,9 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   private stopped = false;
 
   constructor(
-    private readonly bus: ChangeBus,
+    private readonly feed: ChangeFeed,
     private readonly monitor: HorizonMonitor,
+    private readonly metrics: RealtimeMetrics,
     listener: NotificationListener,
   ) {
     listener.onConnect(() => void this.resync());
@@ -68,14 +71,14 @@ export class VisibilityGate implements BeforeApplicationShutdown {
 
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
-    if (!this.unsubscribeBus && !this.stopped) {
-      this.unsubscribeBus = this.bus.subscribe((event) => this.receive(event));
+    if (!this.unsubscribeFeed && !this.stopped) {
+      this.unsubscribeFeed = this.feed.subscribe((event) => this.receive(event));
     }
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) {
-        this.unsubscribeBus?.();
-        this.unsubscribeBus = undefined;
+        this.unsubscribeFeed?.();
+        this.unsubscribeFeed = undefined;
       }
     };
   }
@@ -89,8 +92,8 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   beforeApplicationShutdown(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.unsubscribeBus?.();
-    this.unsubscribeBus = undefined;
+    this.unsubscribeFeed?.();
+    this.unsubscribeFeed = undefined;
     this.held.clear();
   }
 
@@ -165,15 +168,7 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   private release(): void {
     if (this.resyncAfter !== undefined && this.horizon >= this.resyncAfter) {
       this.resyncAfter = undefined;
-      for (const listener of [...this.resyncListeners]) {
-        try {
-          listener();
-        } catch (error) {
-          this.logger.error(
-            `resync listener failed: ${error instanceof Error ? error.message : error}`,
-          );
-        }
-      }
+      callEach(this.resyncListeners, (listener) => listener(), this.logger, 'resync listener');
     }
     for (const [key, list] of this.held) {
       let due: Held | undefined;
@@ -187,22 +182,26 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   }
 
   private emit(event: ChangeEvent): void {
-    for (const listener of [...this.listeners]) {
-      // One failing listener must not keep the event from the others.
-      try {
-        listener(event);
-      } catch (error) {
-        this.logger.error(
-          `change listener failed: ${error instanceof Error ? error.message : error}`,
-        );
-      }
+    if (event.committedAt !== undefined) {
+      this.metrics.hintDelivered(event.source, event.committedAt);
     }
+    callEach(this.listeners, (listener) => listener(event), this.logger, 'change listener');
   }
 }
 
-/** One event for both: their tables (none means "every table"), the later transaction. */
+/**
+ * One event for both: their tables (none means "every table"), the later transaction, the
+ * earlier commit time (the delay of the older hint is the one held longer).
+ */
 function merge(a: ChangeEvent, b: ChangeEvent): ChangeEvent {
   const tables =
     a.tables.length === 0 || b.tables.length === 0 ? [] : [...new Set([...a.tables, ...b.tables])];
-  return { ...a, tables, txId: BigInt(b.txId) > BigInt(a.txId) ? b.txId : a.txId };
+  const times = [a.committedAt, b.committedAt].filter((t): t is number => t !== undefined);
+  const merged: ChangeEvent = {
+    ...a,
+    tables,
+    txId: BigInt(b.txId) > BigInt(a.txId) ? b.txId : a.txId,
+  };
+  if (times.length > 0) merged.committedAt = Math.min(...times);
+  return merged;
 }

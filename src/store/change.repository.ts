@@ -56,19 +56,9 @@ export interface InsertedBatch {
   txId: bigint;
   /**
    * The horizon, read by the same statement: a page read in a later statement of the
-   * transaction may use it (ChangesSinceQuery.horizon) instead of reading its own.
+   * transaction uses it (ChangesSinceQuery.horizon) instead of reading its own.
    */
   horizon: bigint;
-}
-
-/**
- * A pg_notify the insert statement sends itself when it stored at least one row, with
- * payload `before || <the writing transaction's id> || after`.
- */
-export interface InsertNotification {
-  channel: string;
-  before: string;
-  after: string;
 }
 
 export interface ChangesSinceQuery {
@@ -86,8 +76,12 @@ export interface ChangesSinceQuery {
    * one row is returned): then `truncated` is true.
    */
   maxBytes?: number;
-  /** A horizon read earlier in this transaction (InsertedBatch.horizon); else the read takes one. */
-  horizon?: bigint;
+  /**
+   * The horizon, read by a statement of this transaction sent before (insertBatch,
+   * readHorizon), which also left it in the transaction's READ_HORIZON setting for the page
+   * statement; else the read sends one itself, in the same round trip.
+   */
+  horizon?: Promise<bigint>;
 }
 
 /** A row of a page: the change as clients receive it, already JSON text, and its position. */
@@ -180,9 +174,22 @@ export const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_sna
          FROM next`;
 
 /**
- * One push's write: the rows ($2, one JSON array), the NOTIFY ($3 channel, payload $4 ||
- * tx id || $5; only when a row was stored) and the horizon, in one statement. Prepared once
- * per connection: its text is the same for every push.
+ * A transaction-local setting that carries the horizon from the statement that read it to
+ * the page statement behind it: both leave in one pipelined write, so the page cannot take
+ * it as a parameter. A page without it fails (an unset setting is no number), never reads
+ * unbounded.
+ */
+const READ_HORIZON = 'app.read_horizon';
+
+/** Reads the horizon and keeps it in READ_HORIZON for the statements behind it. */
+const READ_HORIZON_SQL = `SELECT set_config('${READ_HORIZON}', h.horizon, true) AS horizon
+  FROM (${HORIZON_SQL}) h`;
+
+/**
+ * One push's write: the rows ($2, one JSON array) and the horizon (kept in READ_HORIZON),
+ * in one statement. Prepared once per connection: its text is the same for every push.
+ * No NOTIFY: PostgreSQL serialises notifying commits, WAL flush included, under one lock
+ * for the whole server. Hints leave after COMMIT (ChangeLog).
  */
 const INSERT_BATCH_SQL = `WITH ins AS (
          INSERT INTO sync_changes
@@ -200,14 +207,8 @@ const INSERT_BATCH_SQL = `WITH ins AS (
                 origin text, created_at timestamptz)
          ON CONFLICT (id) DO NOTHING
          RETURNING tx_id, op),
-       stored AS (SELECT min(tx_id) AS tx_id, array_agg(op) AS ops FROM ins),
-       notified AS (
-         SELECT pg_notify($3, $4 || stored.tx_id::text || $5) FROM stored
-          WHERE $3 IS NOT NULL AND stored.tx_id IS NOT NULL),
-       horizon AS (${HORIZON_SQL})
-       SELECT stored.tx_id::text AS "txId", stored.ops,
-              (SELECT horizon FROM horizon) AS horizon,
-              (SELECT count(*) FROM notified) AS notified
+       stored AS (SELECT min(tx_id) AS tx_id, array_agg(op) AS ops FROM ins)
+       SELECT stored.tx_id::text AS "txId", stored.ops, (${READ_HORIZON_SQL}) AS horizon
          FROM stored`;
 
 /** The SQL of the change log. Runs only inside the caller's RLS transaction. */
@@ -223,15 +224,12 @@ export class ChangeRepository {
   /**
    * Appends a whole batch in one statement (one JSON parameter, so no limit on
    * the number of rows and one plan). Rows whose client-generated id exists
-   * already are skipped. The same statement sends `notify` when it stored a row
-   * and reads the horizon, so a push costs one round trip for all three. Returns
-   * the ops of the rows inserted, the writing transaction's id (the position
-   * readers must pass to see them) and the horizon.
+   * already are skipped. The same statement reads the horizon for the page that
+   * follows it. Returns the ops of the rows inserted, the writing transaction's
+   * id (the position readers must pass to see them) and the horizon. The
+   * statement is sent at once: one issued right after it shares its round trip.
    */
-  async insertBatch(
-    changes: readonly NewChange[],
-    notify?: InsertNotification,
-  ): Promise<InsertedBatch> {
+  async insertBatch(changes: readonly NewChange[]): Promise<InsertedBatch> {
     const { userId } = this.tx.scope;
     const rows = changes.map((c) => ({
       id: c.id ?? null,
@@ -252,17 +250,7 @@ export class ChangeRepository {
       txId: string | null;
       ops: ChangeOp[] | null;
       horizon: string;
-    }>(
-      INSERT_BATCH_SQL,
-      [
-        userId,
-        JSON.stringify(rows),
-        notify?.channel ?? null,
-        notify?.before ?? '',
-        notify?.after ?? '',
-      ],
-      'sync_insert_batch',
-    );
+    }>(INSERT_BATCH_SQL, [userId, JSON.stringify(rows)], 'sync_insert_batch');
     const ops = result.ops ?? [];
     return {
       inserted: ops.length,
@@ -279,13 +267,14 @@ export class ChangeRepository {
    */
   async changesSince(q: ChangesSinceQuery): Promise<ChangesPage> {
     const { userId, spaceIds } = this.tx.scope;
-    const horizon = q.horizon ?? (await this.horizon());
+    // Sent now, so that the page statement below goes out right behind it.
+    const horizon = q.horizon ?? this.readHorizon();
     const params: unknown[] = [userId, q.appId, q.after.txId.toString(), q.after.seq.toString()];
     const param = (value: unknown): string => `$${params.push(value)}`;
     const filters = [
       'app_id = $2',
       '(tx_id, seq) > ($3::bigint, $4::bigint)',
-      `tx_id < ${param(horizon.toString())}::bigint`,
+      `tx_id < current_setting('${READ_HORIZON}')::bigint`,
     ];
     if (q.tableName !== undefined) filters.push(`table_name = ${param(q.tableName)}`);
     if (q.createdAfter !== undefined) {
@@ -315,11 +304,14 @@ export class ChangeRepository {
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
     // The wire text is built last, for the rows returned only.
     if (q.maxBytes === undefined) {
-      const rows = await this.tx.query<WirePieceRow>(
-        piecesOf(`SELECT * FROM (${page}) page ORDER BY "txId", seq`),
-        params,
-      );
-      return { rows: assemblePieces(rows), horizon, truncated: false };
+      const [h, rows] = await Promise.all([
+        horizon,
+        this.tx.query<WirePieceRow>(
+          piecesOf(`SELECT * FROM (${page}) page ORDER BY "txId", seq`),
+          params,
+        ),
+      ]);
+      return { rows: assemblePieces(rows), horizon: h, truncated: false };
     }
     // The running sum needs only the sizes: the rows past the budget are never detoasted.
     const sized = `SELECT * FROM (
@@ -328,15 +320,21 @@ export class ChangeRepository {
           FROM (${page}) page) sized
       WHERE "bytesBefore" < ${param(q.maxBytes)}
       ORDER BY "txId", seq`;
-    const pieces = await this.tx.query<WirePieceRow>(piecesOf(sized, ', r."pageRows"'), params);
+    const [h, pieces] = await Promise.all([
+      horizon,
+      this.tx.query<WirePieceRow>(piecesOf(sized, ', r."pageRows"'), params),
+    ]);
     const rows = assemblePieces(pieces);
     const truncated = rows.length > 0 && rows.length < Number(pieces[0].pageRows);
-    return { rows, horizon, truncated };
+    return { rows, horizon: h, truncated };
   }
 
-  /** The horizon (HORIZON_SQL); as a first statement it travels with BEGIN. */
-  async horizon(): Promise<bigint> {
-    const [row] = await this.tx.query<{ horizon: string }>(HORIZON_SQL);
+  /**
+   * The horizon (HORIZON_SQL), also kept in the transaction for the page statements
+   * behind it. The statement is sent at once.
+   */
+  async readHorizon(): Promise<bigint> {
+    const [row] = await this.tx.query<{ horizon: string }>(READ_HORIZON_SQL);
     return BigInt(row.horizon);
   }
 

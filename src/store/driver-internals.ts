@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
@@ -35,4 +35,14 @@ export function endOnFailedCursor(stream: QueryStream): QueryStream {
   stream._destroy = (error: Error, callback: (error?: Error | null) => void) =>
     stream.cursor.state === 'error' ? callback(error) : closeCursor(error, callback);
   return stream;
+}
+
+/**
+ * node-postgres' pipeline mode (`pipeline: true` in a Client's config) is read on every
+ * submit, so it can be switched per transaction. Our RLS sessions switch it on while they
+ * hold a connection and off before it goes back to the pool: pg-query-stream (export)
+ * refuses a pipelined connection. Only while no statement of the client is in flight.
+ */
+export function setPipelined(client: PoolClient, on: boolean): void {
+  (client as unknown as { pipeline: boolean }).pipeline = on;
 }

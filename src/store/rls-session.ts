@@ -2,7 +2,7 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
-import { releasePostgresConnection } from './driver-internals';
+import { releasePostgresConnection, setPipelined } from './driver-internals';
 
 /**
  * Settings of every user-data transaction, transaction-local: the unprivileged role and the
@@ -36,9 +36,16 @@ export function scopeStatement(role: string, userId: string, spaceIds: string): 
 /**
  * One RLS transaction whose connection is taken from the pool only when the first
  * statement needs it. Parsing, validation and every other piece of JavaScript that runs
- * before that holds no connection and no open transaction. BEGIN and the scope statement
- * travel in one round trip (one simple-protocol message; the scope values are escaped
- * literals), and a parameterless first statement rides along with them.
+ * before that holds no connection and no open transaction.
+ *
+ * Statements are pipelined: BEGIN with the scope statement (one simple-protocol message;
+ * the scope values are escaped literals) goes out at once, and every statement issued
+ * after it is written behind it without waiting for the answers before. Statements issued
+ * together (a push's insert and its answer page) share one network round trip; PostgreSQL
+ * runs them in order. In a pipeline a failed statement aborts the transaction, and the
+ * statements behind it answer "transaction aborted": each of them reports the first
+ * failure instead, and a COMMIT that PostgreSQL answers with ROLLBACK is an error, never
+ * a success.
  *
  * Errors are classified by where they happened: failing to get a connection, or the
  * connection dying under the transaction, is an outage (503), whatever its SQLSTATE.
@@ -49,7 +56,11 @@ export class RlsSession {
   private readonly acquire: () => Promise<PoolClient>;
   private client?: PoolClient;
   private opening?: Promise<PoolClient>;
-  private riderRows?: unknown[];
+  /** The last statement sent, settled either way: once it is answered, so is every earlier one. */
+  private last: Promise<unknown> = Promise.resolve();
+  /** The first statement of the transaction that failed: the cause of every later failure. */
+  private firstFailure?: unknown;
+  private pipelined = false;
   /** The connection died (error or end event, or a FATAL from the server). */
   private lost?: Error;
 
@@ -59,8 +70,9 @@ export class RlsSession {
   ) {
     this.queryRunner = dataSource.createQueryRunner() as PostgresQueryRunner;
     this.acquire = this.queryRunner.connect.bind(this.queryRunner) as () => Promise<PoolClient>;
-    // TypeORM code (manager.query, a QueryStream on the connection) gets it through connect().
-    this.queryRunner.connect = () => this.begin();
+    // TypeORM code (manager.query, a QueryStream on the connection) gets it through connect(),
+    // unpipelined: a cursor keeps a portal open across round trips.
+    this.queryRunner.connect = () => this.unpipelined();
   }
 
   get manager(): EntityManager {
@@ -78,30 +90,36 @@ export class RlsSession {
 
   /**
    * One statement in the transaction (begun first if it is not yet); returns its rows.
+   * Statements are sent in the order of the calls, each without waiting for the one before.
    * `name`: a prepared statement of the connection (parsed and planned once per connection).
    */
   async query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
-    if (!this.opening && !name && (params === undefined || params.length === 0)) {
-      await this.begin(sql);
-      const rows = this.riderRows as T[];
-      this.riderRows = undefined;
-      return rows;
-    }
     const client = await this.begin();
     return (await this.send(client, sql, params, name)).rows as T[];
   }
 
-  /** Ends the transaction: COMMIT when `commit`, else ROLLBACK; nothing when it never began. */
+  /**
+   * Ends the transaction: COMMIT when `commit`, else ROLLBACK; nothing when it never began.
+   * Throws when COMMIT rolled back (a statement of the transaction had failed).
+   */
   async end(commit: boolean): Promise<void> {
     if (!this.opening) return;
     const client = await this.opening;
-    await this.send(client, commit ? 'COMMIT' : 'ROLLBACK');
+    const result = await this.send(client, commit ? 'COMMIT' : 'ROLLBACK');
     this.queryRunner.isTransactionActive = false;
+    if (commit && result.command !== 'COMMIT') {
+      throw this.firstFailure ?? new TransactionRolledBackError(result.command);
+    }
   }
 
   /** Back to the pool; a connection that failed (or may still be in a transaction) is destroyed. */
   async release(broken?: Error): Promise<void> {
-    this.client?.off('error', this.onLost).off('end', this.onLost);
+    const client = this.client;
+    if (client) {
+      client.off('error', this.onLost).off('end', this.onLost);
+      // Every statement was answered (the transaction ended), or the connection is destroyed.
+      if (this.pipelined) setPipelined(client, false);
+    }
     await releasePostgresConnection(this.queryRunner, broken ?? this.lost);
   }
 
@@ -109,12 +127,23 @@ export class RlsSession {
     this.lost ??= error ?? new Error('connection ended');
   };
 
-  private begin(rider?: string): Promise<PoolClient> {
-    this.opening ??= this.open(rider);
+  private begin(): Promise<PoolClient> {
+    this.opening ??= this.open();
     return this.opening;
   }
 
-  private async open(rider?: string): Promise<PoolClient> {
+  /** The connection for code that is not pipelined, once the statements sent so far are answered. */
+  private async unpipelined(): Promise<PoolClient> {
+    const client = await this.begin();
+    await this.last;
+    if (this.pipelined) {
+      setPipelined(client, false);
+      this.pipelined = false;
+    }
+    return client;
+  }
+
+  private async open(): Promise<PoolClient> {
     let client: PoolClient;
     try {
       client = await this.acquire();
@@ -124,32 +153,55 @@ export class RlsSession {
     this.client = client;
     client.on('error', this.onLost);
     client.on('end', this.onLost);
-    const sql = rider ? `BEGIN; ${this.beginSql}; ${rider}` : `BEGIN; ${this.beginSql}`;
-    const results = (await this.send(client, sql)) as unknown as QueryResult[];
+    setPipelined(client, true);
+    this.pipelined = true;
+    // Not awaited: a failure aborts the transaction, so the statements behind it report it.
+    void this.send(client, `BEGIN; ${this.beginSql}`).catch(() => undefined);
     this.queryRunner.isTransactionActive = true;
-    if (rider) this.riderRows = results[results.length - 1].rows;
     return client;
   }
 
-  private async send(
+  private send(
     client: PoolClient,
     sql: string,
     params?: unknown[],
     name?: string,
   ): Promise<QueryResult> {
-    try {
-      return await (name
-        ? client.query({ name, text: sql, values: params })
-        : client.query(sql, params));
-    } catch (error) {
-      // pg reports a dead socket through the client's error event before it rejects the query.
-      if (this.lost || endsSession(error)) {
-        this.lost ??= error as Error;
-        throw new DatabaseUnavailableError({ cause: error });
-      }
-      throw error;
-    }
+    const sent = (
+      name ? client.query({ name, text: sql, values: params }) : client.query(sql, params)
+    ).catch((error: unknown) => {
+      throw this.failure(error);
+    });
+    this.last = sent.catch(() => undefined);
+    return sent;
   }
+
+  private failure(error: unknown): unknown {
+    // pg reports a dead socket through the client's error event before it rejects the query.
+    if (this.lost || endsSession(error)) {
+      this.lost ??= error as Error;
+      return new DatabaseUnavailableError({ cause: error });
+    }
+    if (this.firstFailure !== undefined && sqlState(error) === IN_FAILED_TRANSACTION) {
+      return this.firstFailure;
+    }
+    this.firstFailure ??= error;
+    return error;
+  }
+}
+
+/** SQLSTATE of a statement sent after an earlier one of the transaction failed. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+/** COMMIT answered ROLLBACK, though no statement's failure was seen (it was sent before it). */
+export class TransactionRolledBackError extends Error {
+  constructor(command: string) {
+    super(`COMMIT was answered with ${command}: the transaction was rolled back`);
+  }
+}
+
+function sqlState(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
 }
 
 /** A server report of severity FATAL or PANIC: the server ends the session (shutdown, terminated backend). */

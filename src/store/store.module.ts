@@ -3,7 +3,10 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
+import { ChangeLog } from './change-log';
 import { ChangeRepository } from './change.repository';
+import { CommittedLogRepository } from './committed-log.repository';
+import { HorizonRepository } from './horizon.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { Database } from './database';
 import { DatabaseProbe } from './database-probe';
@@ -27,6 +30,9 @@ import { TransactionHost } from './transaction-host';
     RlsTransactionInterceptor,
     RlsStartupCheck,
     ChangeRepository,
+    ChangeLog,
+    CommittedLogRepository,
+    HorizonRepository,
     IdempotencyRepository,
     DatabaseProbe,
   ],
@@ -36,6 +42,9 @@ import { TransactionHost } from './transaction-host';
     RlsTransactionRunner,
     RlsTransactionInterceptor,
     ChangeRepository,
+    ChangeLog,
+    CommittedLogRepository,
+    HorizonRepository,
     IdempotencyRepository,
     DatabaseProbe,
   ],

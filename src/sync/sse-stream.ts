@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { JsonText } from '../common/json-text';
 import { MetricsService } from '../metrics/metrics.service';
-import { ChangeEvent } from '../realtime/change-bus';
+import { ChangeEvent } from '../realtime/change-feed';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';

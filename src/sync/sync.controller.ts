@@ -27,7 +27,7 @@ import { AuthGuard } from '../auth/auth.guard';
 import { BillingGuard } from '../billing/billing.guard';
 import { MembershipGuard } from '../spaces/membership.guard';
 import { AuthenticatedUser, CurrentUser } from '../auth/authenticated-user';
-import { APP_ID_PATTERN } from '../common/wire-rules';
+import { APP_ID_PATTERN, MAX_TABLE_LENGTH } from '../common/wire-rules';
 import { NoRateLimit, RateLimit } from '../limits/rate-limit.decorator';
 import { NoRequestTimeout } from '../limits/request-timeout.interceptor';
 import { UserThrottlerGuard } from '../limits/user-throttler.guard';
@@ -74,7 +74,7 @@ export class SyncController {
     type: SyncResponse,
     description: "Stored; other clients' changes since `since`",
   })
-  @ApiErrorResponses(403, 413, 422, 429)
+  @ApiErrorResponses(403, 408, 413, 422, 429)
   @UseInterceptors(RlsTransactionInterceptor)
   async push(
     @Param('appId', AppIdPipe) appId: string,
@@ -132,6 +132,13 @@ export class SyncController {
     );
     if (collections.length === 0) {
       throw new BadRequestException('collections must name at least one');
+    }
+    // As pull's `collection`: checked before the 200, a stream cannot answer 400 later.
+    const tooLong = collections.find((c) => c.length > MAX_TABLE_LENGTH);
+    if (tooLong !== undefined) {
+      throw new BadRequestException(
+        `collections: each name must be at most ${MAX_TABLE_LENGTH} characters ("${tooLong.slice(0, 20)}…" is ${tooLong.length})`,
+      );
     }
     const since = cursorOf(query.since);
     res.status(200).set({

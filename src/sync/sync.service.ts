@@ -3,9 +3,9 @@ import { createHash } from 'crypto';
 import { SyncConfig } from '../config/app-config';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { MetricsService } from '../metrics/metrics.service';
-import { ChangeBus } from '../realtime/change-bus';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
-import { ChangeRepository, NewChange } from '../store/change.repository';
+import { ChangeLog } from '../store/change-log';
+import { ChangeRepository, InsertedBatch } from '../store/change.repository';
 import { IdempotencyRepository } from '../store/idempotency.repository';
 import { TransactionHost } from '../store/transaction-host';
 import { JsonText } from '../common/json-text';
@@ -36,7 +36,7 @@ export class SyncService {
   constructor(
     private readonly changes: ChangeRepository,
     private readonly idempotency: IdempotencyRepository,
-    private readonly bus: ChangeBus,
+    private readonly log: ChangeLog,
     private readonly config: SyncConfig,
     private readonly metrics: MetricsService,
     private readonly tx: TransactionHost,
@@ -69,8 +69,17 @@ export class SyncService {
       const replay = await this.replayOf(idempotencyKey, { appId, clientId, body });
       if (replay) return replay;
     }
-    const horizon = rows.length > 0 ? await this.store(rows, appId, clientId, user) : undefined;
-    const { page } = await this.read({ appId, since, clientId }, horizon);
+    // The insert and the answer's page leave together, in one round trip; the page reads
+    // below the horizon the insert statement read.
+    const stored = rows.length > 0 ? this.log.append(rows) : undefined;
+    const [inserted, { page }] = await Promise.all([
+      stored,
+      this.read(
+        { appId, since, clientId },
+        stored?.then((s) => s.horizon),
+      ),
+    ]);
+    if (inserted) this.countStored(appId, inserted);
     const response = syncResponseText(page);
     if (idempotencyKey !== undefined) {
       await this.idempotency.saveResponse(idempotencyKey, response.toString());
@@ -78,30 +87,11 @@ export class SyncService {
     return response;
   }
 
-  /** Stores the rows, with the notification in the same statement; returns the horizon it read. */
-  private async store(
-    rows: NewChange[],
-    appId: string,
-    clientId: string,
-    user: AuthenticatedUser,
-  ): Promise<bigint> {
-    const event = {
-      appId,
-      userId: user.userId,
-      clientId,
-      tables: [...new Set(rows.map((r) => r.tableName))],
-      spaceIds: [...new Set(rows.flatMap((r) => (r.spaceId ? [r.spaceId] : [])))],
-    };
-    // One statement inserts, notifies other instances and reads the horizon for the page.
-    const notification = this.bus.notificationFor(event);
-    const { inserted, ops, txId, horizon } = await this.changes.insertBatch(rows, notification);
-    // A retry whose eventIds are all stored already changed nothing: no count, no notification.
-    if (inserted > 0) {
-      // Counted only once durable: a rolled-back push stored nothing.
-      this.tx.afterCommit(() => this.metrics.recordChangesStored(appId, ops));
-      await this.bus.publishOnCommit({ ...event, txId: txId.toString() }, !!notification);
+  /** Counted once durable: a rolled-back push stored nothing; a retry of stored ids, nothing new. */
+  private countStored(appId: string, stored: InsertedBatch): void {
+    if (stored.inserted > 0) {
+      this.tx.afterCommit(() => this.metrics.recordChangesStored(appId, stored.ops));
     }
-    return horizon;
   }
 
   /**
@@ -139,9 +129,10 @@ export class SyncService {
 
   /**
    * One page after a cursor, with the horizon it was read at (streams use it to wait for
-   * writers). `horizon`: one read earlier in this transaction (a push's insert).
+   * writers). `horizon`: being read by a statement of this transaction sent before (a
+   * push's insert); else the read sends one itself, in the same round trip as the page.
    */
-  async read(request: ReadRequest, horizon?: bigint): Promise<ReadResult> {
+  async read(request: ReadRequest, horizon?: Promise<bigint>): Promise<ReadResult> {
     const limit = this.config.pageSize;
     const page = await this.changes.changesSince({
       appId: request.appId,

@@ -3,10 +3,14 @@
  * of them direct SQL transactions held open 0-500 ms or rolled back, against
  * two instances of the service (a small SYNC_PAGE_SIZE and the default) on one
  * database, while readers follow their cursors through pulls, push responses,
- * SSE streams and WebSocket hints followed by pulls. In the end every reader
- * must hold every committed change of its scope exactly once; the live ones
- * (SSE, WebSocket) must get there from notifications alone, in bounded time
- * after the writers stop (see `settleMs`).
+ * SSE streams and WebSocket hints followed by pulls. A third instance, in a
+ * process of its own, serves some writers until it is killed (SIGKILL) mid-run,
+ * maybe between a COMMIT and its hint (with a seeded chance it holds its hints
+ * back, so none of them ever leaves); its writers retry on another instance.
+ * In the end every reader must hold every committed change of its scope exactly
+ * once; the live ones (SSE, WebSocket) must get there from hints alone (the
+ * notifications and the log sweep), in bounded time after the writers stop
+ * (see `settleMs`).
  *
  * Every random choice comes from the seed (one generator per actor), so a
  * failing seed replays the same choices; the interleaving is up to the machine.
@@ -18,6 +22,7 @@ import { randomUUID } from 'crypto';
 import { Pool } from 'pg';
 import { ForbiddenError, LiveMode, SyncClient, type SyncResponse } from '@sync-server/client';
 import { FakeAuthServer } from '../support/fake-auth';
+import { ServiceProcess, spawnService } from '../support/service-process';
 import { startTestApp, TestApp } from '../support/test-app';
 import { sleep } from '../support/ws-client';
 import { seededRandom as random } from '../support/seeded-random';
@@ -70,6 +75,8 @@ const DIRECT_WRITERS = 5;
 /** Service writers that follow their cursor through push responses (and are checked for it). */
 const FOLLOWERS = 4;
 const MAX_SETTLE_FACTOR = 10;
+/** The last writers push through the instance that is killed, then through another one. */
+const DOOMED_WRITERS = 3;
 
 const spacesOf = (user: string): string[] =>
   Object.keys(SPACES).filter((space) => SPACES[space].includes(user));
@@ -131,6 +138,7 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
   let directTransactions = 0;
   let stop = false;
   const timers: NodeJS.Timeout[] = [];
+  let doomed: ServiceProcess | undefined;
 
   try {
     const env = (pageSize: number, migrate: boolean): Record<string, string> => ({
@@ -146,22 +154,44 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
     // The first one migrates (if asked to) before the second starts.
     services.push(await startTestApp(env(pageSizes[0], options.migrate ?? false)));
     services.push(await startTestApp(env(pageSizes[1], false)));
+    // Its hints leave after 5 ms, or (seeded) never: they are lost with it when it is killed.
+    const holdsHints = root.chance(0.5);
+    doomed = await spawnService({
+      ...env(pageSizes[0], false),
+      LOG_LEVEL: 'error',
+      ...(holdsHints && { HINT_COALESCE_MS: '600000' }),
+    });
+    await doomed.ready();
+    const doomedUrl = doomed.url;
+    const killAfterMs = Math.round(options.writeMs * (0.25 + 0.35 * root.float()));
+    log(
+      `a third instance serves ${DOOMED_WRITERS} writers until SIGKILL after ${killAfterMs} ms` +
+        (holdsHints ? ' (it sends no hints: all of its commits are found by the log sweep)' : ''),
+    );
+    let killed = false;
     const client = async (
       user: string,
       clientId: string,
       at: number,
-      countPushes = false,
+      writer?: { onDoomed: boolean },
     ): Promise<SyncClient> =>
       new SyncClient({
-        baseUrl: services[at % services.length].url,
+        baseUrl: writer?.onDoomed ? doomedUrl : services[at % services.length].url,
         appId: APP,
         clientId,
         token: await auth.token(user, { expiresIn: '2h' }),
         // A 503 or a lost connection: the eventIds make the retry safe.
         retry: { attempts: 6, baseDelayMs: 100 },
         fetch: (input, init) => {
-          if (countPushes) pushes++;
-          return fetch(input, init);
+          if (writer) pushes++;
+          // Once the third instance is gone, retries go to another one (as a load balancer would).
+          const url = String(input);
+          return fetch(
+            killed && url.startsWith(doomedUrl)
+              ? services[at % 2].url + url.slice(doomedUrl.length)
+              : url,
+            init,
+          );
         },
       });
 
@@ -208,7 +238,9 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
     for (let w = 0; w < SERVICE_WRITERS; w++) {
       const rng = new Rng(options.seed + 1000 + w);
       const user = USERS[w % USERS.length];
-      const writer = await client(user, `writer-${w}`, w, true);
+      const writer = await client(user, `writer-${w}`, w, {
+        onDoomed: w >= SERVICE_WRITERS - DOOMED_WRITERS,
+      });
       const follower: Reader | undefined =
         w < FOLLOWERS
           ? {
@@ -311,19 +343,24 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
                   rows.map((r) => r.space),
                 ],
               );
-              // Another service that writes directly tells the instances the way the service does.
-              await conn.query(
-                `SELECT pg_notify('sync_changes', json_build_object(
-                   'instance', 'direct-writer', 'appId', $1::text, 'userId', $2::text, 'clientId', $3::text,
-                   'tables', $4::text[], 'spaceIds', $5::text[], 'txId', pg_current_xact_id()::text)::text)`,
-                [
-                  APP,
-                  user,
-                  `direct-${d}`,
-                  [...new Set(rows.map((r) => r.table))],
-                  [...new Set(rows.flatMap((r) => (r.space ? [r.space] : [])))],
-                ],
-              );
+              // Another service that writes directly may send a hint the way the instances do
+              // (docs/architecture.md), or none: then the log sweep finds its commit.
+              if (rng.chance(0.5)) {
+                await conn.query(
+                  `SELECT pg_notify('sync_hints', json_build_object('instance', 'direct-writer',
+                     'hints', json_build_array(json_build_object(
+                       'appId', $1::text, 'userId', $2::text, 'clientId', $3::text,
+                       'tables', $4::text[], 'spaceIds', $5::text[],
+                       'txId', pg_current_xact_id()::text)))::text)`,
+                  [
+                    APP,
+                    user,
+                    `direct-${d}`,
+                    [...new Set(rows.map((r) => r.table))],
+                    [...new Set(rows.flatMap((r) => (r.space ? [r.space] : [])))],
+                  ],
+                );
+              }
               await sleep(hold);
               await conn.query(rollback ? 'ROLLBACK' : 'COMMIT');
               directTransactions++;
@@ -348,7 +385,14 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
       );
     }, 60_000);
     timers.push(progress);
+    const kill = sleep(killAfterMs).then(async () => {
+      doomed!.child.kill('SIGKILL');
+      killed = true;
+      await doomed!.exited;
+      log(`${Math.round((Date.now() - startedAt) / 1000)} s: the third instance was killed`);
+    });
     await sleep(options.writeMs);
+    await kill;
     clearInterval(progress);
     stop = true;
     await Promise.all(writers);
@@ -462,6 +506,10 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
     for (const timer of timers) clearInterval(timer);
     for (const reader of readers) reader.close?.();
     for (const service of services) await service.close().catch(() => undefined);
+    if (doomed && doomed.child.exitCode === null && doomed.child.signalCode === null) {
+      doomed.child.kill('SIGKILL');
+      await doomed.exited;
+    }
     await pool.end().catch(() => undefined);
     await auth.stop();
   }

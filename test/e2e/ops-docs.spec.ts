@@ -53,7 +53,7 @@ describe('OpenAPI document and /docs', () => {
       body?.content?.['application/json']?.schema;
     expect(json(push.requestBody as OpenAPIV3.RequestBodyObject)).toEqual(ref('PushDto'));
     expect(json(push.responses['200'] as OpenAPIV3.ResponseObject)).toEqual(ref('SyncResponse'));
-    for (const status of ['400', '401', '402', '403', '413', '429', '503']) {
+    for (const status of ['400', '401', '402', '403', '408', '413', '429', '503']) {
       expect(json(push.responses[status] as OpenAPIV3.ResponseObject)).toEqual(
         ref('ErrorResponse'),
       );

@@ -1,34 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { Writable } from 'stream';
+import { LogSink } from '../support/log-sink';
 import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
 import { startTestApp } from '../support/test-app';
-
-/** A pino destination that keeps every line, as a log pipeline would receive it. */
-class LogSink extends Writable {
-  readonly lines: string[] = [];
-
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    done();
-  }
-
-  records(): Record<string, any>[] {
-    return this.lines.map((line) => JSON.parse(line));
-  }
-
-  /** The request line of `requestId`; it is written when the response ends, so wait a little. */
-  async requestLine(requestId: string): Promise<Record<string, any>> {
-    for (let i = 0; i < 100; i++) {
-      const line = this.records().find(
-        (r) => r.requestId === requestId && r.msg?.startsWith('request'),
-      );
-      if (line) return line;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`no request line for ${requestId}:\n${this.lines.join('\n')}`);
-  }
-}
 
 describe('structured logs', () => {
   const sink = new LogSink();

@@ -1,4 +1,4 @@
-import { encodeChangeNotification, CHANGE_CHANNEL } from '../../src/realtime/change-event-codec';
+import { encodeHints, HINT_CHANNEL } from '../../src/realtime/change-event-codec';
 import { LISTENER_APPLICATION_NAME } from '../../src/realtime/notification-listener';
 import { useService } from '../support/service-fixture';
 import { SyncClient } from '../support/sync-client';
@@ -99,7 +99,7 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
     const invalid = await pusher.push([task(), { ...task(), data: { title: 'nul \u0000' } }]);
     expect(invalid.status).toBeGreaterThanOrEqual(400);
 
-    // Fails at COMMIT, after the push has run pg_notify inside its transaction.
+    // Fails at COMMIT, after its insert statement succeeded.
     await t.db.pool.query(`
       CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
@@ -116,9 +116,8 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
     }
 
     // A notification sent in a transaction that rolls back is never delivered...
-    const payload = encodeChangeNotification({
-      instance: 'elsewhere',
-      event: {
+    const [payload] = encodeHints('elsewhere', [
+      {
         appId: 'todo',
         userId: 'user-1',
         clientId: 'sql',
@@ -126,11 +125,11 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
         spaceIds: [],
         txId: '1',
       },
-    })!.payload;
+    ]).payloads;
     const client = await t.db.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, payload]);
+      await client.query('SELECT pg_notify($1, $2)', [HINT_CHANNEL, payload]);
       await client.query('ROLLBACK');
     } finally {
       client.release();
@@ -140,7 +139,7 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
     expect(remote.of('sync-available')).toEqual([]);
 
     // ...while the same notification committed is: the silence above is not a deaf socket.
-    await t.db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, payload]);
+    await t.db.pool.query('SELECT pg_notify($1, $2)', [HINT_CHANNEL, payload]);
     await local.waitFor((m) => m.type === 'sync-available' && m.tables[0] === 'direct', 1000);
     await remote.waitFor((m) => m.type === 'sync-available' && m.tables[0] === 'direct', 1000);
   });
@@ -162,8 +161,8 @@ describe('realtime fan-out across instances (LISTEN/NOTIFY)', () => {
 
   it('ignores malformed notifications on the channel', async () => {
     const remote = await socket(two);
-    await t.db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, '{"appId":"todo"}']);
-    await t.db.pool.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, 'not json']);
+    await t.db.pool.query('SELECT pg_notify($1, $2)', [HINT_CHANNEL, '{"appId":"todo"}']);
+    await t.db.pool.query('SELECT pg_notify($1, $2)', [HINT_CHANNEL, 'not json']);
     expect((await pusher.push([task()])).status).toBe(200);
     await remote.waitFor((m) => m.type === 'sync-available', 1000);
     expect(remote.of('sync-available')).toHaveLength(1);

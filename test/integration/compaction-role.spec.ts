@@ -23,7 +23,7 @@ describe('compaction role migration', () => {
 
   afterAll(async () => {
     await db.drop();
-    for (const role of [user, `${db.name}_app`, `${db.name}_compactor`]) {
+    for (const role of [user, `${db.name}_app`, `${db.name}_compactor`, `${db.name}_observer`]) {
       await adminQuery(`DROP ROLE IF EXISTS ${role}`);
     }
   });
@@ -32,14 +32,21 @@ describe('compaction role migration', () => {
     const url = new URL(db.url);
     url.username = user;
     url.password = 'owner-secret';
-    const previous = { app: process.env.DB_RLS_ROLE, compactor: process.env.DB_COMPACTION_ROLE };
+    const previous = {
+      app: process.env.DB_RLS_ROLE,
+      compactor: process.env.DB_COMPACTION_ROLE,
+      observer: process.env.DB_OBSERVER_ROLE,
+    };
     process.env.DB_RLS_ROLE = `${db.name}_app`;
     process.env.DB_COMPACTION_ROLE = `${db.name}_compactor`;
+    process.env.DB_OBSERVER_ROLE = `${db.name}_observer`;
     try {
-      // The DBA created the request role (README), not yet the compaction role.
-      await adminQuery(
-        `CREATE ROLE ${db.name}_app NOLOGIN NOSUPERUSER NOBYPASSRLS; GRANT ${db.name}_app TO ${user};`,
-      );
+      // The DBA created the request and observer roles (README), not yet the compaction role.
+      for (const role of [`${db.name}_app`, `${db.name}_observer`]) {
+        await adminQuery(
+          `CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS; GRANT ${role} TO ${user};`,
+        );
+      }
       let source = await migrationSource(url.toString());
       const failure = await source.runMigrations().catch((e: Error) => e);
       await source.destroy();
@@ -60,17 +67,20 @@ describe('compaction role migration', () => {
                 has_any_column_privilege(r, 'sync_changes', 'UPDATE') AS update,
                 has_any_column_privilege(r, 'sync_changes', 'INSERT') AS insert
            FROM unnest($1::text[]) AS r`,
-        [[`${db.name}_app`, `${db.name}_compactor`]],
+        [[`${db.name}_app`, `${db.name}_compactor`, `${db.name}_observer`]],
       );
       expect(rows).toEqual([
         { role: `${db.name}_app`, delete: false, update: false, insert: true },
         { role: `${db.name}_compactor`, delete: true, update: true, insert: false },
+        { role: `${db.name}_observer`, delete: false, update: false, insert: false },
       ]);
     } finally {
       process.env.DB_RLS_ROLE = previous.app;
       process.env.DB_COMPACTION_ROLE = previous.compactor;
+      process.env.DB_OBSERVER_ROLE = previous.observer;
       if (previous.app === undefined) delete process.env.DB_RLS_ROLE;
       if (previous.compactor === undefined) delete process.env.DB_COMPACTION_ROLE;
+      if (previous.observer === undefined) delete process.env.DB_OBSERVER_ROLE;
     }
   });
 });

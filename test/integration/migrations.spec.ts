@@ -75,6 +75,7 @@ describe('migrations', () => {
       { policyname: 'sync_changes_compaction_delete', cmd: 'DELETE' },
       { policyname: 'sync_changes_compaction_select', cmd: 'SELECT' },
       { policyname: 'sync_changes_compaction_update', cmd: 'UPDATE' },
+      { policyname: 'sync_changes_observer_select', cmd: 'SELECT' },
       { policyname: 'sync_changes_space_member_read', cmd: 'SELECT' },
       { policyname: 'sync_changes_space_member_write', cmd: 'INSERT' },
       { policyname: 'sync_changes_user_isolation', cmd: 'ALL' },

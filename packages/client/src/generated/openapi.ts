@@ -453,6 +453,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The request head and body did not arrive within REQUEST_BODY_TIMEOUT_MS; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body larger than 10 MB */
             413: {
                 headers: {
@@ -734,6 +743,15 @@ export interface operations {
             };
             /** @description The archive writes into a space the user is not a member of */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request head and body did not arrive within REQUEST_BODY_TIMEOUT_MS; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,20 @@
+import type { Logger } from '@nestjs/common';
+
+/**
+ * Calls `call` for each listener; one that throws is logged and does not keep the others
+ * from being called.
+ */
+export function callEach<L>(
+  listeners: Iterable<L>,
+  call: (listener: L) => void,
+  logger: Logger,
+  what: string,
+): void {
+  for (const listener of [...listeners]) {
+    try {
+      call(listener);
+    } catch (error) {
+      logger.error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
