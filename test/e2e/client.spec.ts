@@ -240,10 +240,7 @@ describe('@sync-server/client', () => {
       const live = reader.live(['tasks', 'notes'], (page) => void received.push(page), {
         mode,
         onStatus: (status) => statuses.push(status),
-        onError: (error, willRetry) => {
-          if (!willRetry) throw error;
-          errors.push(error);
-        },
+        onError: (error, willRetry) => errors.push({ error, willRetry }),
       });
       const ids = (): string[] => received.flatMap((page) => page.changes.map((c) => c.id));
       expect(await until(() => live.status === 'live', 10_000)).toBe(true);
@@ -279,7 +276,12 @@ describe('@sync-server/client', () => {
       await sleep(300);
       expect([...ids()].sort()).toEqual([...expected].sort());
       expect(errors.length).toBeGreaterThan(0);
-      expect(errors.every((e) => e instanceof NetworkError)).toBe(true);
+      for (const { error, willRetry } of errors as { error: unknown; willRetry: boolean }[]) {
+        expect({ network: error instanceof NetworkError, willRetry }).toEqual({
+          network: true,
+          willRetry: true,
+        });
+      }
       expect(statuses.filter((s) => s === 'reconnecting').length).toBeGreaterThan(0);
       // The subscription's cursors are those of the last pages it handed over.
       const last = (table: string) => received.filter((p) => p.table === table).at(-1)!;
@@ -306,6 +308,23 @@ describe('@sync-server/client', () => {
       expect(again).toEqual(['after']);
       resumed.close();
     }, 60_000);
+
+    it("stops on an error of the app's onChanges, without taking that page's cursor", async () => {
+      const user = `handler-${mode}`;
+      await (await client(user, 'writer')).push([insert('tasks', 'a')]);
+      const reader = await client(user, 'reader');
+      const broken = new Error('the app could not store it');
+      const live = reader.live(
+        ['tasks'],
+        (page) => {
+          if (page.changes.length > 0) throw broken;
+        },
+        { mode },
+      );
+      expect(await live.closed).toBe(broken);
+      expect(live.status).toBe('closed');
+      expect(live.cursors).toEqual({ tasks: EPOCH });
+    });
 
     it('stops with the typed error when the token is refused', async () => {
       const stranger = new SyncClient({

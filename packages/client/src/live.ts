@@ -24,7 +24,7 @@ export interface LiveOptions {
    * heartbeat comes every 30 s, and the WebSocket is pinged every third of it).
    */
   idleTimeoutMs?: number;
-  /** Every error: `willRetry` false means the subscription stopped on it. */
+  /** Every error: `willRetry` false means the subscription stopped on it. What it throws is ignored. */
   onError?: (error: unknown, willRetry: boolean) => void;
   onStatus?: (status: LiveStatus) => void;
   /** Aborting it closes the subscription. */
@@ -43,6 +43,15 @@ export interface LiveSubscription {
 /** An error of the app's `onChanges`: it stops the subscription (the page's cursor is not taken). */
 class HandlerFailure {
   constructor(readonly error: unknown) {}
+}
+
+/** Runs an app's observer (onError, onStatus); what it throws must not end the subscription's loop. */
+function notify(observer: () => void): void {
+  try {
+    observer();
+  } catch {
+    // the app's own error, in its own callback
+  }
 }
 
 /** The 38 digits of a cursor that are its log position (docs/cursor.md), or undefined for a plain time. */
@@ -114,7 +123,7 @@ export class LiveSession implements LiveSubscription {
     if (this.state === status || this.state === 'closed') return;
     this.state = status;
     if (status === 'live') this.wentLive = true;
-    this.options.onStatus?.(status);
+    notify(() => this.options.onStatus?.(status));
   }
 
   private async run(): Promise<void> {
@@ -132,7 +141,7 @@ export class LiveSession implements LiveSubscription {
           !(thrown instanceof HandlerFailure) &&
           (isRetryable(error) ||
             (error instanceof UnauthorizedError && this.client.refreshesToken));
-        this.options.onError?.(error, recoverable);
+        notify(() => this.options.onError?.(error, recoverable));
         if (!recoverable) {
           this.setStatus('closed');
           this.stop.abort(error);
