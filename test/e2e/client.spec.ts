@@ -208,6 +208,29 @@ describe('@sync-server/client', () => {
     expect(big).toBeInstanceOf(PayloadTooLargeError);
   });
 
+  it("lets a browser on another origin send the client's headers and read Retry-After", async () => {
+    const preflight = await fetch(`${t.service.url}/sync/todo`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,idempotency-key,x-client-id',
+      },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-headers')?.split(',').sort()).toEqual([
+      'authorization',
+      'content-type',
+      'idempotency-key',
+      'x-client-id',
+    ]);
+    const answer = await fetch(`${t.service.url}/sync/todo/pull?collection=tasks`, {
+      headers: { origin: 'https://app.example' },
+    });
+    expect(answer.headers.get('access-control-expose-headers')).toMatch(/Retry-After/i);
+  });
+
   it('exports a backup and imports it again (stored events are skipped)', async () => {
     const sam = await client('sam', 'laptop');
     await sam.push([insert('tasks', 's1'), insert('notes', 's2')]);
