@@ -36,7 +36,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(sync|realtime|backup|spaces|billing|compaction)(/|$)',
+              regex: '^(\\.\\./)+(sync|realtime|backup|spaces|billing|compaction|inspect)(/|$)',
               message: 'store, config, common and operations code never import a feature module.',
             },
           ],

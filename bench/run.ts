@@ -1,7 +1,7 @@
 /**
  * The benchmark suite of issue 8: `npm run bench` (full, under 10 min) or
  * `npm run bench -- --quick` (under 2 min). Options: --only=push,small,pull,
- * fanout,idle,export; --profile (V8 CPU profile of the service, summarised).
+ * fanout,instances,idle,export,bigpages; --profile (V8 CPU profile of the service, summarised).
  * See docs/performance.md.
  */
 import 'reflect-metadata';
@@ -26,12 +26,14 @@ import { pullScenario } from './scenarios/pull';
 import { pushScenario } from './scenarios/push';
 import { smallPushScenario } from './scenarios/small-push';
 import { bigPagesScenario } from './scenarios/big-pages';
+import { crossInstanceScenario } from './scenarios/cross-instance';
 
 const SCENARIOS: Scenario[] = [
   pushScenario,
   smallPushScenario,
   pullScenario,
   fanoutScenario,
+  crossInstanceScenario,
   idleSocketsScenario,
   exportScenario,
   compactionScenario,
@@ -54,7 +56,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg.startsWith('--only=')) options.only = new Set(arg.slice(7).split(','));
     else if (arg === '--help' || arg === '-h') {
       console.log(
-        'npm run bench [-- --quick] [--only=push,small,pull,fanout,idle,export,bigpages] [--profile]',
+        'npm run bench [-- --quick] [--only=push,small,pull,fanout,instances,idle,export,bigpages] [--profile]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);
@@ -203,6 +205,7 @@ async function main(): Promise<number> {
       rlsRole,
       seeded,
       log,
+      startInstance: () => startService(),
       token: (userId) => {
         let token = tokens.get(userId);
         if (!token) {

@@ -7,6 +7,7 @@ import { RlsPolicyInitPlans1732700000005 } from './1732700000005-rls-policy-init
 import { CompactionRole1732700000006 } from './1732700000006-compaction-role';
 import { ChangePayloadBytes1732700000007 } from './1732700000007-change-payload-bytes';
 import { ObserverRole1732700000008 } from './1732700000008-observer-role';
+import { CompactionRemovals1732700000009 } from './1732700000009-compaction-removals';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CompactionRole1732700000006,
   ChangePayloadBytes1732700000007,
   ObserverRole1732700000008,
+  CompactionRemovals1732700000009,
 ];

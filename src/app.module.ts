@@ -16,6 +16,7 @@ import { StoreModule } from './store/store.module';
 import { SyncModule } from './sync/sync.module';
 import { BackupModule } from './backup/backup.module';
 import { CompactionModule } from './compaction/compaction.module';
+import { InspectModule } from './inspect/inspect.module';
 
 /** What a team can plug in without forking (docs/extending.md). */
 export interface AppExtensions {
@@ -48,6 +49,10 @@ export class AppModule {
         SyncModule,
         BackupModule,
         CompactionModule,
+        // Local sign-in signs with the local key: not when a team replaced the key source.
+        InspectModule.forRoot({
+          localSignIn: config.auth.localAuth !== undefined && !extensions.authKeySource,
+        }),
         ...(extensions.imports ?? []),
       ],
     };

@@ -68,6 +68,8 @@ export interface BenchContext {
   log(message: string): void;
   /** A token for `userId`, valid for the whole run (cached). */
   token(userId: string): Promise<string>;
+  /** Another instance of the service on the same database (the caller stops it). */
+  startInstance(): Promise<ServiceProcess>;
 }
 
 export interface Scenario {

@@ -1,5 +1,7 @@
 import { toNewChange } from '../sync/change-mapper';
 import { PushBodyPipe } from '../sync/push-body.pipe';
+import { compareWithClassValidator } from '../../test/support/validation-property';
+import { BackupEventDto } from './backup-event.dto';
 import { parseEvent } from './backup-format';
 
 /**
@@ -120,5 +122,34 @@ describe('a push change and an archive event: the same rules', () => {
     expect(messageOf(() => restore('spaceId', ''))).toBe(
       'events.jsonl line 1: spaceId should not be empty',
     );
+  });
+});
+
+describe('BackupEventDto compiled (compileValidation)', () => {
+  const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+  it(`never calls valid a line class-validator refuses (SEED=${seed})`, () => {
+    const { valid, fastPassed } = compareWithClassValidator(
+      BackupEventDto,
+      {
+        eventId: '7f1b6c1e-1c1a-4a53-9b1e-2b0c9d7f3e10',
+        schemaVersion: 1,
+        appId: 'todo',
+        table: 'tasks',
+        id: 'task-1',
+        op: 'update',
+        data: { title: 'milk' },
+        fieldMeta: { title: '2026-12-06T05:50:53.000Z' },
+        spaceId: 'team-1',
+        actor: null,
+        origin: 'user',
+        clientId: 'laptop',
+        createdAt: '2026-12-06T05:50:53.000Z',
+      },
+      seed,
+      20_000,
+    );
+    expect(valid).toBeGreaterThan(2_000);
+    expect(fastPassed / valid).toBeGreaterThan(0.8);
   });
 });

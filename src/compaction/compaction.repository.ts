@@ -136,6 +136,13 @@ SELECT (SELECT count(*)::int FROM r) AS scanned,
        coalesce((SELECT json_agg(json_build_object('id', id, 'fields', covered_fields))
                    FROM verdict WHERE action = 'strip'), '[]') AS strip`;
 
+/** Adds the counts of `select` (group columns, then a count) to `column` of each group's tally. */
+const TALLY_SQL = (column: 'rows_removed' | 'fields_stripped', select: string): string => `
+  INSERT INTO sync_compaction_removals AS t (app_id, table_name, record_id, user_id, space_id, ${column})
+  ${select} GROUP BY app_id, table_name, record_id, user_id, space_id
+  ON CONFLICT (app_id, table_name, record_id, user_id, (coalesce(space_id, '')))
+  DO UPDATE SET ${column} = t.${column} + excluded.${column}, updated_at = now()`;
+
 /**
  * The SQL of one compaction batch, on the transaction the CompactionRunner opened
  * as the compaction role: judges the batch's rows in the database (only ids and
@@ -224,22 +231,31 @@ export class CompactionRepository {
     return row;
   }
 
+  /** Deletes the rows and counts them per group in sync_compaction_removals (the inspector says it). */
   async remove(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const [, count] = (await this.queryRunner.query(
-      `DELETE FROM sync_changes WHERE id = ANY($1::uuid[])`,
+    const [row] = (await this.queryRunner.query(
+      `WITH gone AS (
+         DELETE FROM sync_changes WHERE id = ANY($1::uuid[])
+         RETURNING app_id, table_name, record_id, user_id, space_id),
+       counted AS (${TALLY_SQL('rows_removed', 'SELECT app_id, table_name, record_id, user_id, space_id, count(*) FROM gone')})
+       SELECT count(*)::int AS removed FROM gone`,
       [ids],
-    )) as [unknown, number];
-    return count;
+    )) as { removed: number }[];
+    return row.removed;
   }
 
+  /** Strips covered fields; counts them per group in sync_compaction_removals. */
   async strip(rows: StripFields[]): Promise<void> {
     if (rows.length === 0) return;
     await this.queryRunner.query(
-      `UPDATE sync_changes s
-          SET data = s.data - u.fields, field_meta = s.field_meta - u.fields
-         FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, fields text[])
-        WHERE s.id = u.id`,
+      `WITH stripped AS (
+         UPDATE sync_changes s
+            SET data = s.data - u.fields, field_meta = s.field_meta - u.fields
+           FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, fields text[])
+          WHERE s.id = u.id
+         RETURNING s.app_id, s.table_name, s.record_id, s.user_id, s.space_id, cardinality(u.fields) AS n)
+       ${TALLY_SQL('fields_stripped', 'SELECT app_id, table_name, record_id, user_id, space_id, sum(n) FROM stripped')}`,
       [JSON.stringify(rows)],
     );
   }

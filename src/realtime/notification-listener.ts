@@ -84,6 +84,21 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     ]);
   }
 
+  /**
+   * How many other listening connections (other instances, `npm run backup`) this database
+   * has: with none, hints have nobody to go to. Throws while the connection is down.
+   */
+  async otherListeners(): Promise<number> {
+    const client = this.client;
+    if (!client) throw new Error('the notification connection is down');
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()`,
+      [LISTENER_APPLICATION_NAME],
+    );
+    return rows[0].n;
+  }
+
   /** Awaited at shutdown while the connection is still open (to send what is pending). */
   beforeClose(handler: () => Promise<void>): void {
     this.closeHandlers.add(handler);

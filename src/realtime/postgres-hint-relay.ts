@@ -11,6 +11,8 @@ import { NotificationListener } from './notification-listener';
 const MAX_PENDING = 10_000;
 /** After a failed send, the next try (sooner when the connection comes back). */
 const RETRY_MS = 1_000;
+/** How often it looks whether any other instance listens at all. */
+const PEERS_CHECK_MS = 1_000;
 
 /**
  * Hints to and from the other instances through NOTIFY/LISTEN, never from inside a push's
@@ -21,7 +23,9 @@ const RETRY_MS = 1_000;
  * notifying commit per instance at a time, however many pushes it serves
  * (HINT_COALESCE_MS). Sent hints that
  * fail (the connection is down) are kept and sent again once it is back; a hint lost all
- * the same (the instance dies before sending it) is found by the log sweep.
+ * the same (the instance dies before sending it) is found by the log sweep. While no other
+ * instance listens (one looks every second), nothing is sent: an instance that starts
+ * listening meanwhile finds those commits with its sweep.
  */
 @Injectable()
 export class PostgresHintRelay extends HintRelay {
@@ -34,6 +38,9 @@ export class PostgresHintRelay extends HintRelay {
   private sending?: Promise<void>;
   private failing = false;
   private stopped = false;
+  /** Whether another instance listened at the last look (until the first look: assumed). */
+  private peers = true;
+  private readonly peersCheck: NodeJS.Timeout;
 
   private readonly coalesceMs: number;
 
@@ -51,6 +58,7 @@ export class PostgresHintRelay extends HintRelay {
       this.schedule();
     });
     listener.beforeClose(() => this.flush());
+    this.peersCheck = setInterval(() => void this.checkPeers(), PEERS_CHECK_MS).unref();
   }
 
   publish(hints: readonly CommittedChange[]): void {
@@ -69,6 +77,7 @@ export class PostgresHintRelay extends HintRelay {
   /** At shutdown: what is pending still goes out before the listener's connection closes. */
   private async flush(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.peersCheck);
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.sending;
@@ -84,9 +93,18 @@ export class PostgresHintRelay extends HintRelay {
     }, delay);
   }
 
+  private async checkPeers(): Promise<void> {
+    if (!this.listener.listening) return;
+    this.peers = await this.listener.otherListeners().then(
+      (n) => n > 0,
+      () => this.peers,
+    );
+  }
+
   private send(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
+    if (!this.peers) return Promise.resolve();
     const { payloads, degraded, dropped } = encodeHints(this.instance, batch);
     if (degraded.length > 0)
       this.logger.warn(`hints trimmed to fit NOTIFY: ${degraded.join(', ')}`);

@@ -13,6 +13,8 @@ export interface SocketSession {
   clientId?: string;
   /** False between a server ping and its pong. */
   alive: boolean;
+  /** When it connected (ms since the epoch); the inspector's device list shows it. */
+  connectedAt?: number;
 }
 
 interface ConnectedUser {
@@ -52,6 +54,11 @@ export class SocketRegistry {
 
   userIds(): string[] {
     return [...this.users.keys()];
+  }
+
+  /** The user's authenticated sockets on this instance. */
+  sessionsOf(userId: string): SocketSession[] {
+    return [...(this.users.get(userId)?.sessions ?? [])];
   }
 
   add(session: SocketSession): void {

@@ -67,7 +67,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     if (this.closing) return socket.close(CLOSE_GOING_AWAY, 'Server shutting down');
     const appId = this.appIdOf(path);
     if (appId === null) return socket.close(CLOSE_POLICY_VIOLATION, 'Invalid appId');
-    const session: SocketSession = { socket, appId, alive: true };
+    const session: SocketSession = { socket, appId, alive: true, connectedAt: Date.now() };
     this.sessions.set(socket, session);
     this.registry.add(session);
     socket.on('pong', () => (session.alive = true));

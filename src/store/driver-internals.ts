@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { Writable } from 'stream';
 import type QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
@@ -45,4 +46,17 @@ export function endOnFailedCursor(stream: QueryStream): QueryStream {
  */
 export function setPipelined(client: PoolClient, on: boolean): void {
   (client as unknown as { pipeline: boolean }).pipeline = on;
+}
+
+/**
+ * Holds back the writes to the connection's socket until the current run of callbacks and
+ * promise continuations is over, so statements issued together leave in one system call
+ * (node-postgres writes each simple query, and each extended one, on its own). pg keeps
+ * its socket as `connection.stream`.
+ */
+export function corkUntilNextTick(client: PoolClient): void {
+  const socket = (client as unknown as { connection?: { stream?: Writable } }).connection?.stream;
+  if (!socket || typeof socket.cork !== 'function') return;
+  socket.cork();
+  process.nextTick(() => socket.uncork());
 }

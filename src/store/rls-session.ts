@@ -2,7 +2,7 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
-import { releasePostgresConnection, setPipelined } from './driver-internals';
+import { corkUntilNextTick, releasePostgresConnection, setPipelined } from './driver-internals';
 
 /**
  * Settings of every user-data transaction, transaction-local: the unprivileged role and the
@@ -61,12 +61,20 @@ export class RlsSession {
   /** The first statement of the transaction that failed: the cause of every later failure. */
   private firstFailure?: unknown;
   private pipelined = false;
+  /** COMMIT or ROLLBACK, once sent. */
+  private ending?: Promise<QueryResult>;
+  private endedWith?: 'COMMIT' | 'ROLLBACK';
   /** The connection died (error or end event, or a FATAL from the server). */
   private lost?: Error;
 
+  /**
+   * `commitEarly`: the owner of the transaction lets its handler send COMMIT with its last
+   * statements (commitNow); otherwise commitNow does nothing and COMMIT follows the handler.
+   */
   constructor(
     dataSource: DataSource,
     private readonly beginSql: string,
+    private readonly commitEarly = false,
   ) {
     this.queryRunner = dataSource.createQueryRunner() as PostgresQueryRunner;
     this.acquire = this.queryRunner.connect.bind(this.queryRunner) as () => Promise<PoolClient>;
@@ -94,20 +102,41 @@ export class RlsSession {
    * `name`: a prepared statement of the connection (parsed and planned once per connection).
    */
   async query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
+    // After COMMIT a statement would run outside the transaction and its RLS settings.
+    if (this.endedWith)
+      throw new Error(`statement after ${this.endedWith}: the transaction has ended`);
     const client = await this.begin();
     return (await this.send(client, sql, params, name)).rows as T[];
   }
 
+  /** COMMIT right behind the statements issued so far (see TransactionHost.commitNow). */
+  commitNow(): void {
+    if (!this.commitEarly || this.endedWith || !this.opening) return;
+    this.endedWith = 'COMMIT';
+    this.ending = this.opening.then((client) => this.send(client, 'COMMIT'));
+    this.ending.catch(() => undefined);
+  }
+
+  /** Whether COMMIT was sent already (commitNow): the transaction can no longer roll back. */
+  get committing(): boolean {
+    return this.endedWith === 'COMMIT';
+  }
+
   /**
    * Ends the transaction: COMMIT when `commit`, else ROLLBACK; nothing when it never began.
-   * Throws when COMMIT rolled back (a statement of the transaction had failed).
+   * Throws when COMMIT rolled back (a statement of the transaction had failed). Once
+   * commitNow sent COMMIT, its answer is what counts, whatever `commit` says.
    */
   async end(commit: boolean): Promise<void> {
     if (!this.opening) return;
     const client = await this.opening;
-    const result = await this.send(client, commit ? 'COMMIT' : 'ROLLBACK');
+    if (!this.ending) {
+      this.endedWith = commit ? 'COMMIT' : 'ROLLBACK';
+      this.ending = this.send(client, this.endedWith);
+    }
+    const result = await this.ending;
     this.queryRunner.isTransactionActive = false;
-    if (commit && result.command !== 'COMMIT') {
+    if (this.endedWith === 'COMMIT' && result.command !== 'COMMIT') {
       throw this.firstFailure ?? new TransactionRolledBackError(result.command);
     }
   }
@@ -155,6 +184,8 @@ export class RlsSession {
     client.on('end', this.onLost);
     setPipelined(client, true);
     this.pipelined = true;
+    // BEGIN and the statements issued with the first one leave in one write.
+    corkUntilNextTick(client);
     // Not awaited: a failure aborts the transaction, so the statements behind it report it.
     void this.send(client, `BEGIN; ${this.beginSql}`).catch(() => undefined);
     this.queryRunner.isTransactionActive = true;

@@ -14,8 +14,11 @@ export class RlsTransactionInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const user = requestUser(context.switchToHttp().getRequest<AuthenticatedRequest>());
+    // The transaction is the handler's alone: it may send COMMIT with its last statements.
     return from(
-      this.runner.runAsUser(user, () => lastValueFrom(next.handle(), { defaultValue: undefined })),
+      this.runner.runAsUser(user, () => lastValueFrom(next.handle(), { defaultValue: undefined }), {
+        commitEarly: true,
+      }),
     );
   }
 }

@@ -28,25 +28,45 @@ export class RlsTransactionRunner {
     private readonly config: DatabaseConfig,
   ) {}
 
-  async runAsUser<T>(scope: RlsScope, fn: () => Promise<T>): Promise<T> {
+  /**
+   * `options.commitEarly`: `fn` may end the transaction with its last statements
+   * (TransactionHost.commitNow), saving the round trip of COMMIT; for callers whose whole
+   * transaction is `fn` (the request interceptor). Otherwise COMMIT follows `fn`, and a
+   * caller can still fail and roll back after what `fn` did.
+   */
+  async runAsUser<T>(
+    scope: RlsScope,
+    fn: () => Promise<T>,
+    options: { commitEarly?: boolean } = {},
+  ): Promise<T> {
     if (!scope.userId) throw new Error('runAsUser: empty user id');
     const spaceIds = cleanSpaceIds(scope.spaceIds);
     const session = new RlsSession(
       this.dataSource,
       scopeStatement(this.config.rlsRole, scope.userId, spaceIds.join(',')),
+      options.commitEarly,
     );
     let broken: Error | undefined;
+    const afterCommit: (() => void)[] = [];
     try {
-      const { result, afterCommit } = await this.host.run(
+      const result = await this.host.run(
         session,
         { userId: scope.userId, spaceIds },
+        afterCommit,
         fn,
       );
       await session.end(true);
       this.runAfterCommit(afterCommit);
       return result;
     } catch (error) {
-      if (session.begun && !session.connectionLost) {
+      if (session.committing && !session.connectionLost) {
+        // COMMIT left with the statements (commitNow) before the handler failed: if it
+        // committed, what it stored is durable and its callbacks run; the error stands.
+        await session.end(true).then(
+          () => this.runAfterCommit(afterCommit),
+          () => undefined,
+        );
+      } else if (session.begun && !session.connectionLost) {
         await session.end(false).catch((rollbackError: Error) => {
           broken = rollbackError;
         });

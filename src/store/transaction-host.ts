@@ -13,6 +13,8 @@ export interface TransactionSession {
   /** TypeORM's view of the transaction; its first query begins it too. */
   readonly manager: EntityManager;
   query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
+  /** Sends COMMIT behind the statements issued so far, without waiting; no statement may follow. */
+  commitNow(): void;
 }
 
 interface ActiveTransaction {
@@ -46,6 +48,18 @@ export class TransactionHost {
     return this.current().session.query<T>(sql, params, name);
   }
 
+  /**
+   * Ends the transaction with the statements issued so far: COMMIT leaves in their write,
+   * so the answer arrives with theirs (one round trip). It is still awaited (and must
+   * succeed) before the response; a statement issued after it is refused, never run
+   * outside the transaction. For handlers whose last statements are issued together; it
+   * does nothing unless the transaction's owner allows it (runAsUser's `commitEarly`: the
+   * request interceptor does), so a caller around the handler can still roll back.
+   */
+  commitNow(): void {
+    this.current().session.commitNow();
+  }
+
   get scope(): RlsScope {
     return this.current().scope;
   }
@@ -59,15 +73,14 @@ export class TransactionHost {
     this.current().afterCommit.push(callback);
   }
 
-  /** Runs `fn` in the transaction; returns its result and the callbacks due after COMMIT. */
-  async run<T>(
+  /** Runs `fn` in the transaction; `afterCommit` collects the callbacks due after COMMIT. */
+  run<T>(
     session: TransactionSession,
     scope: RlsScope,
+    afterCommit: (() => void)[],
     fn: () => Promise<T>,
-  ): Promise<{ result: T; afterCommit: (() => void)[] }> {
-    const tx: ActiveTransaction = { session, scope, afterCommit: [] };
-    const result = await this.storage.run(tx, fn);
-    return { result, afterCommit: tx.afterCommit };
+  ): Promise<T> {
+    return this.storage.run({ session, scope, afterCommit }, fn);
   }
 
   private current(): ActiveTransaction {

@@ -19,6 +19,15 @@ export interface StreamRequest {
   clientId?: string;
 }
 
+/** An open stream as the inspector lists it. */
+export interface OpenStream {
+  userId: string;
+  appId: string;
+  clientId?: string;
+  collections: string[];
+  openedAt: number;
+}
+
 /** What a stream reads through and listens to; the same for every stream of the process. */
 export interface SseStreamDeps {
   sync: SyncService;
@@ -38,6 +47,8 @@ export interface SseStreamDeps {
  * going away; `onClose` runs once.
  */
 export class SseStream {
+  /** When it opened (ms since the epoch). */
+  readonly openedAt = Date.now();
   private readonly cursors: Map<string, SyncCursor>;
   private readonly pending = new Set<string>();
   /** Replaced by each membership refresh; every read and every notification uses the current one. */
@@ -71,6 +82,12 @@ export class SseStream {
       () => void this.refreshMemberships(),
       deps.membershipRefreshMs,
     );
+  }
+
+  /** Whose stream it is and what it follows, for the inspector's device list. */
+  get description(): OpenStream {
+    const { user, appId, clientId, collections } = this.request;
+    return { userId: user.userId, appId, clientId, collections, openedAt: this.openedAt };
   }
 
   /** Begins with a catch-up of every requested collection. */

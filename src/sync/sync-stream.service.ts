@@ -5,7 +5,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
-import { SseStream, SseStreamDeps, StreamRequest } from './sse-stream';
+import { OpenStream, SseStream, SseStreamDeps, StreamRequest } from './sse-stream';
 import { SyncService } from './sync.service';
 
 /**
@@ -46,6 +46,11 @@ export class SyncStreamService implements BeforeApplicationShutdown {
 
   get openStreams(): number {
     return this.open.size;
+  }
+
+  /** The user's open streams on this instance. */
+  streamsOf(userId: string): OpenStream[] {
+    return [...this.open].map((s) => s.description).filter((s) => s.userId === userId);
   }
 
   /** Open streams end before the HTTP server closes, so shutdown never waits on them. */

@@ -11,6 +11,7 @@ import { SyncService } from './sync.service';
   imports: [HealthModule, RealtimeModule],
   controllers: [SyncController],
   providers: [SyncService, SyncStreamService],
+  exports: [SyncStreamService],
 })
 export class SyncModule {
   /** The open SSE streams, as `/health` and `/metrics` show them. */

@@ -69,20 +69,21 @@ export class SyncService {
       const replay = await this.replayOf(idempotencyKey, { appId, clientId, body });
       if (replay) return replay;
     }
-    // The insert and the answer's page leave together, in one round trip; the page reads
-    // below the horizon the insert statement read.
+    // The insert, the answer's page (below the horizon the insert read) and, unless the
+    // answer is still to be stored, COMMIT leave together: one round trip.
     const stored = rows.length > 0 ? this.log.append(rows) : undefined;
-    const [inserted, { page }] = await Promise.all([
-      stored,
-      this.read(
-        { appId, since, clientId },
-        stored?.then((s) => s.horizon),
-      ),
-    ]);
+    const reading = this.read(
+      { appId, since, clientId },
+      stored?.then((s) => s.horizon),
+    );
+    if (idempotencyKey === undefined) this.tx.commitNow();
+    const [inserted, { page }] = await Promise.all([stored, reading]);
     if (inserted) this.countStored(appId, inserted);
     const response = syncResponseText(page);
     if (idempotencyKey !== undefined) {
-      await this.idempotency.saveResponse(idempotencyKey, response.toString());
+      const saved = this.idempotency.saveResponse(idempotencyKey, response.toString());
+      this.tx.commitNow();
+      await saved;
     }
     return response;
   }
@@ -117,12 +118,10 @@ export class SyncService {
     since: string | undefined,
     clientId?: string,
   ): Promise<JsonText> {
-    const { page } = await this.read({
-      appId,
-      table: collection,
-      since: cursorOf(since),
-      clientId,
-    });
+    const reading = this.read({ appId, table: collection, since: cursorOf(since), clientId });
+    // The horizon, the page and COMMIT leave together: one round trip.
+    this.tx.commitNow();
+    const { page } = await reading;
     this.metrics.recordPull(appId, page.changes.length);
     return syncResponseText(page);
   }

@@ -137,4 +137,23 @@ describe('AuthGuard (e2e)', () => {
     // The previous key is still published, so its tokens keep working.
     expect((await me(`Bearer ${oldToken}`)).status).toBe(200);
   });
+
+  it('stops a verified (cached) token once its key has left the JWKS (revoked)', async () => {
+    const kid = await t.auth.addKey();
+    const token = await t.auth.token('revoked-user', { kid });
+    // Verified, then served from the cache of verified tokens.
+    expect((await me(`Bearer ${token}`)).status).toBe(200);
+    expect((await me(`Bearer ${token}`)).status).toBe(200);
+    t.auth.removeKey(kid);
+    // The service learns of the removal when it fetches the keys again: a token naming a
+    // kid it does not know makes it fetch (JWKS_REFRESH_COOLDOWN_MS is 0 here).
+    const fetchesBefore = t.auth.jwksRequests;
+    const unknown = await t.auth.token(USER, {
+      kid: 'never-published',
+      pair: await generateKeyPair('EdDSA', { crv: 'Ed25519' }),
+    });
+    expect((await me(`Bearer ${unknown}`)).status).toBe(401);
+    expect(t.auth.jwksRequests).toBeGreaterThan(fetchesBefore);
+    await expectUnauthorized(await me(`Bearer ${token}`), /unknown key/i);
+  });
 });

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'http';
 import type { OpenAPIV3 } from 'openapi-types';
+import { buildInspector } from '../../web/inspector/build';
 import { RawHttpConnection } from '../support/raw-http';
 import { servedRoutes } from '../support/served-routes';
 import { useService } from '../support/service-fixture';
@@ -74,6 +75,23 @@ describe('every query parameter of every route: bad values are a 400 before anyt
     'GET /health': { path: '/health', query: {} },
     'GET /health/ready': { path: '/health/ready', query: {} },
     'GET /metrics': { path: '/metrics', query: {} },
+    'GET /inspect': { path: '/inspect', query: {} },
+    'GET /inspect/ops': { path: '/inspect/ops', query: {} },
+    // Its file name is the built one's (beforeAll).
+    'GET /inspect/assets/:file': { path: '/inspect/assets/', query: {} },
+    'GET /inspect/api/apps': { path: '/inspect/api/apps', query: {} },
+    'GET /inspect/api/records': {
+      path: '/inspect/api/records',
+      query: { app: 'todo', collection: 'tasks' },
+    },
+    'GET /inspect/api/history': {
+      path: '/inspect/api/history',
+      query: { app: 'todo', collection: 'tasks', record: 'q-1' },
+    },
+    // Its ids are the pushed change's (beforeAll).
+    'GET /inspect/api/changes': { path: '/inspect/api/changes', query: { app: 'todo', ids: '' } },
+    'GET /inspect/api/devices': { path: '/inspect/api/devices', query: {} },
+    'GET /inspect/api/ops': { path: '/inspect/api/ops', query: {} },
   };
 
   beforeAll(async () => {
@@ -84,6 +102,23 @@ describe('every query parameter of every route: bad values are a 400 before anyt
     });
     expect(exported.status).toBe(200);
     archive = exported.body;
+    const manifest = await buildInspector();
+    baselines['GET /inspect/assets/:file']!.path = `/inspect/assets/${manifest.inspector.script}`;
+    const eventId = '0b7c6c4e-3f1a-4b2d-8c9e-1f2a3b4c5d6e';
+    const pushed = await send(
+      `${t.service.url}/sync/todo`,
+      'POST',
+      { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      Buffer.from(
+        JSON.stringify({
+          clientId: 'c-q',
+          since: EPOCH,
+          changes: [{ eventId, table: 'tasks', id: 'q-1', op: 'insert', data: { title: 'q' } }],
+        }),
+      ),
+    );
+    expect(pushed.status).toBe(200);
+    baselines['GET /inspect/api/changes']!.query.ids = eventId;
   });
 
   /** The query parameters the OpenAPI document gives the route. */

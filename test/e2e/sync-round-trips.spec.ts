@@ -74,41 +74,61 @@ describe('round trips to PostgreSQL per request', () => {
 
   const sent = (): string[] => events.flatMap((e) => ('sql' in e ? [e.sql.trim()] : []));
 
-  it('a push of 100 changes takes 2: BEGIN with the scope, insert and page together; COMMIT', async () => {
+  it('a push of 100 changes takes 1: BEGIN with the scope, insert, page and COMMIT together', async () => {
     const { status } = await writer.push(Array.from({ length: 100 }, (_, i) => record(i)));
     expect(status).toBe(200);
     const [tx, ...others] = roundTripsOf(events);
     expect(others).toEqual([]);
-    expect(tx).toHaveLength(2);
-    expect(tx[0]).toHaveLength(3);
+    expect(tx).toHaveLength(1);
+    expect(tx[0]).toHaveLength(4);
     expect(tx[0][0]).toMatch(/^BEGIN; SELECT set_config/);
     expect(tx[0][1]).toMatch(/^WITH ins AS/);
     expect(tx[0][2]).toMatch(/^SELECT CASE WHEN/);
-    expect(tx[1]).toEqual(['COMMIT']);
+    expect(tx[0][3]).toBe('COMMIT');
   });
 
-  it('a single-change push takes 2 too, and sends no notification from its transaction', async () => {
+  it('a single-change push takes 1 too, and sends no notification from its transaction', async () => {
     const { status } = await writer.push([record(1000)]);
     expect(status).toBe(200);
     const pushes = roundTripsOf(events);
     expect(pushes).toHaveLength(1);
-    expect(pushes[0]).toHaveLength(2);
+    expect(pushes[0]).toHaveLength(1);
     expect(pushes[0].flat().some((head) => /notify/i.test(head))).toBe(false);
     expect(sent().some((sql) => /pg_notify|^NOTIFY/i.test(sql) && !/unnest/.test(sql))).toBe(false);
   });
 
-  it('a pull takes 2: BEGIN with the scope, horizon and page together; COMMIT', async () => {
+  it('a pull takes 1: BEGIN with the scope, horizon, page and COMMIT together', async () => {
     const reader = await t.client('user-1', 'device-b');
     const { status, body } = await reader.pull('tasks');
     expect(status).toBe(200);
     expect(body.serverChanges.length).toBeGreaterThan(0);
     const [tx, ...others] = roundTripsOf(events);
     expect(others).toEqual([]);
-    expect(tx).toHaveLength(2);
-    expect(tx[0]).toHaveLength(3);
-    expect(tx[0][0]).toMatch(/^BEGIN; SELECT set_config/);
-    expect(tx[0][1]).toMatch(/^SELECT set_config\('app.read_horizon'/);
-    expect(tx[1]).toEqual(['COMMIT']);
+    expect(tx).toEqual([
+      [
+        expect.stringMatching(/^BEGIN; SELECT set_config/),
+        expect.stringMatching(/^SELECT set_config\('app.read_horizon'/),
+        expect.stringMatching(/^SELECT CASE WHEN/),
+        'COMMIT',
+      ],
+    ]);
+  });
+
+  it('a push with an Idempotency-Key stores its answer before COMMIT: 3 round trips', async () => {
+    const { status } = await writer.request(
+      'POST',
+      '/sync/todo',
+      { clientId: writer.clientId, since: '1970-01-01T00:00:00.000Z', changes: [record(2000)] },
+      { 'idempotency-key': 'round-trips-1' },
+    );
+    expect(status).toBe(200);
+    const [tx, ...others] = roundTripsOf(events);
+    expect(others).toEqual([]);
+    expect(tx.map((trip) => trip.map((head) => head.split(' ')[0]))).toEqual([
+      ['BEGIN;', 'INSERT'],
+      ['WITH', 'SELECT'],
+      ['UPDATE', 'COMMIT'],
+    ]);
   });
 
   it('a push refused by validation never takes a connection', async () => {

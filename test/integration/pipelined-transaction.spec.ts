@@ -114,4 +114,83 @@ describe('pipelined RLS transactions', () => {
     expect(rows).toBe(0);
     expect(await stored(['s-one'])).toEqual(['s-one']);
   });
+
+  describe('COMMIT in the same write (commitNow)', () => {
+    let host: TransactionHost;
+
+    /** As the request interceptor runs a handler: it may end the transaction itself. */
+    const early = <T>(fn: () => Promise<T>): Promise<T> =>
+      store.runner.runAsUser(USER, fn, { commitEarly: true });
+
+    beforeAll(() => {
+      host = store.context.get(TransactionHost);
+    });
+
+    it('commits with the statements: one write, and the answer after COMMIT', async () => {
+      const read = await early(async () => {
+        const inserted = store.changes.insertBatch([newChange({ recordId: 'c-one' })]);
+        const page = store.changes.changesSince({ appId: 'todo', after: START, limit: 10 });
+        host.commitNow();
+        const [batch] = await Promise.all([inserted, page]);
+        // Committed by the time the handler returns its result? Only once end() saw COMMIT.
+        return batch.inserted;
+      });
+      expect(read).toBe(1);
+      expect(await stored(['c-one'])).toEqual(['c-one']);
+    });
+
+    it('refuses a statement after it: nothing runs outside the transaction and its scope', async () => {
+      const outcome = await early(async () => {
+        const first = store.changes.insertBatch([newChange({ recordId: 'c-before' })]);
+        host.commitNow();
+        await first;
+        await store.changes.insertBatch([newChange({ recordId: 'c-after' })]);
+        return 'ok';
+      }).catch((error: unknown) => error);
+      expect(outcome).toMatchObject({ message: expect.stringMatching(/transaction has ended/) });
+      // The handler failed after COMMIT went out: what it stored before stays.
+      expect(await stored(['c-before', 'c-after'])).toEqual(['c-before']);
+    });
+
+    it('a failure before it makes COMMIT a rollback, and the failure is the answer', async () => {
+      const outcome = await early(async () => {
+        const good = store.changes.insertBatch([newChange({ recordId: 'c-good' })]);
+        const bad = store.changes.insertBatch([
+          newChange({ recordId: 'c-bad', data: { title: 'nul \u0000' } }),
+        ]);
+        host.commitNow();
+        await Promise.allSettled([good, bad]);
+        return 'handler finished';
+      }).catch((error: unknown) => error);
+      expect(outcome).toMatchObject({ code: '22P05' });
+      expect(await stored(['c-good', 'c-bad'])).toEqual([]);
+    });
+
+    it('does nothing where the owner did not allow it: a caller can still roll back', async () => {
+      const outcome = await store.runner
+        .runAsUser(USER, async () => {
+          const inserted = store.changes.insertBatch([newChange({ recordId: 'c-kept-open' })]);
+          host.commitNow();
+          await inserted;
+          throw new Error('the caller fails');
+        })
+        .catch((error: unknown) => error);
+      expect(outcome).toMatchObject({ message: 'the caller fails' });
+      expect(await stored(['c-kept-open'])).toEqual([]);
+    });
+
+    it('runs the after-commit callbacks of a committed transaction even when the handler then fails', async () => {
+      let called = 0;
+      const outcome = await early(async () => {
+        host.afterCommit(() => called++);
+        const inserted = store.changes.insertBatch([newChange({ recordId: 'c-late-fail' })]);
+        host.commitNow();
+        await inserted;
+        throw new Error('the answer could not be built');
+      }).catch((error: unknown) => error);
+      expect(outcome).toMatchObject({ message: 'the answer could not be built' });
+      expect(called).toBe(1);
+      expect(await stored(['c-late-fail'])).toEqual(['c-late-fail']);
+    });
+  });
 });

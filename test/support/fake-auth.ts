@@ -64,6 +64,11 @@ export class FakeAuthServer extends FakeHttpServer {
     return kid;
   }
 
+  /** Takes a key out of the JWKS (revoked): tokens it signed must stop working. */
+  removeKey(kid: string): void {
+    this.keys = this.keys.filter((k) => k.kid !== kid);
+  }
+
   /** A valid token for `sub`, signed with the newest key unless told otherwise. */
   async token(
     sub: string | undefined,

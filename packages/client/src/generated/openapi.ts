@@ -133,6 +133,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/inspect/api/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectController_apps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/api/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectController_records"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/api/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectController_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/api/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectController_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/api/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectController_devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/api/ops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["OpsController_ops"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectPagesController_inspector"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/ops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectPagesController_ops"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/assets/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectPagesController_asset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inspect/api/local-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["LocalTokenController_issue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -249,6 +409,236 @@ export interface components {
             syncedUntil: string;
             /** @description More changes wait: request again with `since = syncedUntil` */
             hasMore: boolean;
+        };
+        FieldWriteDto: {
+            /** @description The value the device holds */
+            value: (string | number | boolean | {
+                [key: string]: unknown;
+            } | unknown[]) | null;
+            /** @description Its time, as the merge compares it */
+            at: (string | number | boolean | {
+                [key: string]: unknown;
+            } | unknown[]) | null;
+            /** @description The time is the receiving device's clock (an insert without updatedAt/createdAt) */
+            deviceTime: boolean;
+            /** @description The change that wrote it */
+            eventId: string;
+            clientId: string;
+            userId: string;
+            /** @description The change’s actor, as pushed */
+            actor?: (string | number | boolean | {
+                [key: string]: unknown;
+            } | unknown[]) | null;
+            origin: string | null;
+        };
+        CollectionDto: {
+            /** @example tasks */
+            name: string;
+            /** @description Change rows of the collection the user can read */
+            rows: number;
+            /** @description Distinct record ids among them */
+            records: number;
+            /**
+             * Format: date-time
+             * @description When the newest of them was pushed
+             */
+            lastChangeAt: string;
+            /** @description Spaces its rows belong to */
+            spaces: string[];
+        };
+        AppCollectionsDto: {
+            /** @example todo */
+            appId: string;
+            collections: components["schemas"]["CollectionDto"][];
+        };
+        InspectAppsResponse: {
+            /** @description The token's user */
+            userId: string;
+            /** @description Spaces the user is a member of */
+            spaceIds: string[];
+            /**
+             * Format: date-time
+             * @description The server's clock
+             */
+            serverTime: string;
+            /** @description A cursor at the end of the log now: `since` for a stream of what comes next */
+            liveCursor: string;
+            apps: components["schemas"]["AppCollectionsDto"][];
+            /** @description True when there were more collections than listed */
+            truncated: boolean;
+        };
+        DeviceRecordDto: {
+            id: string;
+            /**
+             * @description `removed`: not on a device (a hard delete took it, or nothing created it)
+             * @enum {string}
+             */
+            state: "present" | "soft-deleted" | "removed";
+            fields: {
+                [key: string]: components["schemas"]["FieldWriteDto"];
+            };
+            /** @description Changes of the record the user can read */
+            changes: number;
+            /** Format: date-time */
+            lastChangeAt: string;
+        };
+        InspectRecordsResponse: {
+            records: components["schemas"]["DeviceRecordDto"][];
+            /** @description Pass as `after` for the next page; null on the last page */
+            nextAfter: string | null;
+        };
+        WriteOutcomeDto: {
+            field: string;
+            value: (string | number | boolean | {
+                [key: string]: unknown;
+            } | unknown[]) | null;
+            at: (string | number | boolean | {
+                [key: string]: unknown;
+            } | unknown[]) | null;
+            deviceTime: boolean;
+            /** @description The device holds this value now */
+            holds: boolean;
+            /**
+             * @description Why it lost: a write of the field with a newer time; a later change with the same time; a later hard delete
+             * @enum {string}
+             */
+            reason?: "older-time" | "same-time" | "later-delete";
+            /** @description The change that beat it */
+            lostTo?: string;
+        };
+        HistoryChangeDto: {
+            eventId: string;
+            /** @description Log position `<tx_id>.<seq>` */
+            position: string;
+            /**
+             * Format: date-time
+             * @description When the push stored it
+             */
+            createdAt: string;
+            clientId: string;
+            userId: string;
+            spaceId: string | null;
+            actor?: (string | number | boolean | {
+                [key: string]: unknown;
+            } | unknown[]) | null;
+            origin: string | null;
+            /** @enum {string} */
+            op: "insert" | "update" | "delete";
+            /** @enum {string} */
+            kind: "insert" | "update" | "soft-delete" | "hard-delete" | "other";
+            /** @description It creates the record on a device that lacks it */
+            creates: boolean;
+            /** @description Why it does nothing on a device */
+            ignored?: string;
+            writes: components["schemas"]["WriteOutcomeDto"][];
+        };
+        CompactionTallyDto: {
+            /** @description Rows of this history compaction removed (counted per record since it records them) */
+            rowsRemoved: number;
+            /** @description Superseded fields it stripped from update rows */
+            fieldsStripped: number;
+            /** Format: date-time */
+            lastAt: string | null;
+        };
+        InspectHistoryResponse: {
+            record: components["schemas"]["DeviceRecordDto"];
+            /** @description Every change of the record, oldest first */
+            changes: components["schemas"]["HistoryChangeDto"][];
+            compaction: components["schemas"]["CompactionTallyDto"];
+        };
+        ChangeTimeDto: {
+            eventId: string;
+            collection: string;
+            recordId: string;
+            clientId: string;
+            /**
+             * Format: date-time
+             * @description When the push stored it
+             */
+            createdAt: string;
+        };
+        InspectChangeTimesResponse: {
+            /**
+             * Format: date-time
+             * @description The server's clock when it answered
+             */
+            serverTime: string;
+            /** @description The changes found (others are left out) */
+            changes: components["schemas"]["ChangeTimeDto"][];
+        };
+        DeviceDto: {
+            /** @enum {string} */
+            kind: "websocket" | "sse";
+            /** @description null: a WebSocket on `/ws` (every app) */
+            appId: string | null;
+            clientId: string | null;
+            /**
+             * Format: date-time
+             * @description Open since
+             */
+            since: string;
+            /** @description The collections a stream follows */
+            collections?: string[];
+        };
+        InspectDevicesResponse: {
+            userId: string;
+            /** @description The user's open WebSockets and streams on this instance */
+            devices: components["schemas"]["DeviceDto"][];
+        };
+        OpsSampleDto: {
+            /** @description When it was taken (ms since the epoch) */
+            t: number;
+            /** @description Pushes per second */
+            pushRate: number | null;
+            /** @description Pulls per second */
+            pullRate: number | null;
+            /** @description Push latency p50 (s) */
+            pushP50: number | null;
+            /** @description Push latency p99 (s) */
+            pushP99: number | null;
+            /** @description Pull latency p50 (s) */
+            pullP50: number | null;
+            /** @description Pull latency p99 (s) */
+            pullP99: number | null;
+            horizonLagSeconds: number | null;
+            poolInUse: number | null;
+            poolWaiting: number | null;
+            websockets: number | null;
+            sseStreams: number | null;
+            /** @description COMMIT to hint delivery, p50 (s); null while `sync_hint_delay_seconds` is absent */
+            hintDelayP50: number | null;
+            hintDelayP99: number | null;
+            /** @description Rows removed in the interval */
+            compactionRowsRemoved: number | null;
+            /** @description Unix seconds the last pass ended */
+            compactionLastRun: number | null;
+            compactionLastDuration: number | null;
+            /** @description Error answers per second, by status */
+            errors: {
+                [key: string]: number;
+            };
+        };
+        OpsHistoryResponse: {
+            /** @description Milliseconds between samples */
+            intervalMs: number;
+            /** @description How much history is kept (ms) */
+            windowMs: number;
+            /** @description Oldest first */
+            samples: components["schemas"]["OpsSampleDto"][];
+        };
+        LocalTokenDto: {
+            /**
+             * @description Whom to sign a token for
+             * @example alice
+             */
+            userId: string;
+        };
+        LocalTokenResponse: {
+            userId: string;
+            /** @description A bearer token signed by the local key */
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
         };
         StreamChangesEvent: {
             /** @description The collection the changes belong to */
@@ -779,6 +1169,490 @@ export interface operations {
             };
             /** @description Database unavailable; see Retry-After */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectController_apps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's apps and collections: row and record counts, last change, spaces */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectAppsResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field (and the change index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Per-user rate limit exceeded; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Database or a dependency unavailable, or the request timed out; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectController_records: {
+        parameters: {
+            query: {
+                /** @description The app */
+                app: string;
+                /** @description The collection */
+                collection: string;
+                /** @description Continue after this record id (the `nextAfter` of the previous page) */
+                after?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of a collection's records as a device holds them after syncing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectRecordsResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field (and the change index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Per-user rate limit exceeded; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Database or a dependency unavailable, or the request timed out; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectController_history: {
+        parameters: {
+            query: {
+                /** @description The app */
+                app: string;
+                /** @description The collection */
+                collection: string;
+                /** @description The record id */
+                record: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every change of one record, oldest first, with each write's fate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectHistoryResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field (and the change index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such record among those the user can read */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Per-user rate limit exceeded; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Database or a dependency unavailable, or the request timed out; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectController_changes: {
+        parameters: {
+            query: {
+                /** @description The app */
+                app: string;
+                /** @description Comma-separated event ids (at most 100) */
+                ids: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description When changes were pushed and by which client (the live view measures arrival) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectChangeTimesResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field (and the change index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Per-user rate limit exceeded; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Database or a dependency unavailable, or the request timed out; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectController_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's open WebSockets and SSE streams on this instance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectDevicesResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field (and the change index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Per-user rate limit exceeded; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Database or a dependency unavailable, or the request timed out; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    OpsController_ops: {
+        parameters: {
+            query?: {
+                /** @description Only samples taken after this time (ms since the epoch): the last `t` seen */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Samples of the last 15 minutes, one every 2 s */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsHistoryResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field (and the change index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description METRICS_TOKEN is set and the bearer token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectPagesController_inspector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The developer inspector (a page): a user's collections, records, history, live changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The inspector is not built (`npm run build`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectPagesController_ops: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operator dashboard (a page); its data route wants METRICS_TOKEN when set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The inspector is not built (`npm run build`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    InspectPagesController_asset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A hashed bundle name from the page */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A bundle, cached for a year (its name changes with its content) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            /** @description No such bundle */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": components["schemas"]["ErrorResponse"];
+                    "text/css": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    LocalTokenController_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocalTokenDto"];
+            };
+        };
+        responses: {
+            /** @description A token for the user, valid 8 h (local development auth only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocalTokenResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field (and the change index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not asked from this machine, or asked by a page of another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
