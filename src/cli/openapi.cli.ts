@@ -13,8 +13,9 @@ import { createOpenApiDocument } from '../openapi/openapi';
  * generates its types from it.
  */
 async function main(): Promise<void> {
-  // The routes and their shapes do not depend on the configuration: the defaults do.
-  const app = await NestFactory.create(AppModule.forRoot(loadConfig({})), {
+  // The service as deployed: without local development auth, whose sign-in route
+  // (the inspector's local-token) is a development aid, not part of the API.
+  const app = await NestFactory.create(AppModule.forRoot(loadConfig({ LOCAL_AUTH: 'false' })), {
     preview: true,
     logger: false,
     abortOnError: false,

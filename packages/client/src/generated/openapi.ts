@@ -277,22 +277,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/inspect/api/local-token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["LocalTokenController_issue"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -625,20 +609,6 @@ export interface components {
             windowMs: number;
             /** @description Oldest first */
             samples: components["schemas"]["OpsSampleDto"][];
-        };
-        LocalTokenDto: {
-            /**
-             * @description Whom to sign a token for
-             * @example alice
-             */
-            userId: string;
-        };
-        LocalTokenResponse: {
-            userId: string;
-            /** @description A bearer token signed by the local key */
-            token: string;
-            /** Format: date-time */
-            expiresAt: string;
         };
         StreamChangesEvent: {
             /** @description The collection the changes belong to */
@@ -1616,48 +1586,6 @@ export interface operations {
                 content: {
                     "text/javascript": components["schemas"]["ErrorResponse"];
                     "text/css": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    LocalTokenController_issue: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LocalTokenDto"];
-            };
-        };
-        responses: {
-            /** @description A token for the user, valid 8 h (local development auth only) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LocalTokenResponse"];
-                };
-            };
-            /** @description Invalid input; the message names the field (and the change index) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not asked from this machine, or asked by a page of another origin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
