@@ -31,6 +31,12 @@ export class TtlCache<V> {
   }
 
   async get(key: string, load: Load<V>): Promise<V> {
+    // A hit needs none of fetch's bookkeeping (status object, promise, abort signal).
+    const cached = this.lru.get(key);
+    if (cached !== undefined) {
+      this.hits++;
+      return cached.value;
+    }
     const status: LRUCache.Status<string, Loaded<V>, Load<V>> = {};
     const pending = this.lru.fetch(key, { context: load, status });
     if (status.fetch === 'hit') this.hits++;

@@ -2,7 +2,7 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
-import { corkUntilNextTick, releasePostgresConnection, setPipelined } from './driver-internals';
+import { corkUntilNextTick, poolOf, setPipelined } from './driver-internals';
 
 /**
  * Settings of every user-data transaction, transaction-local: the unprivileged role and the
@@ -51,10 +51,10 @@ export function scopeStatement(role: string, userId: string, spaceIds: string): 
  * connection dying under the transaction, is an outage (503), whatever its SQLSTATE.
  */
 export class RlsSession {
-  readonly queryRunner: PostgresQueryRunner;
-  /** TypeORM's own connect: takes a connection from the pool. */
-  private readonly acquire: () => Promise<PoolClient>;
+  /** TypeORM's view of the transaction, made only for code that asks for it (export, CLI). */
+  private runner?: PostgresQueryRunner;
   private client?: PoolClient;
+  private released = false;
   private opening?: Promise<PoolClient>;
   /** The last statement sent, settled either way: once it is answered, so is every earlier one. */
   private last: Promise<unknown> = Promise.resolve();
@@ -72,15 +72,25 @@ export class RlsSession {
    * statements (commitNow); otherwise commitNow does nothing and COMMIT follows the handler.
    */
   constructor(
-    dataSource: DataSource,
+    private readonly dataSource: DataSource,
     private readonly beginSql: string,
     private readonly commitEarly = false,
-  ) {
-    this.queryRunner = dataSource.createQueryRunner() as PostgresQueryRunner;
-    this.acquire = this.queryRunner.connect.bind(this.queryRunner) as () => Promise<PoolClient>;
-    // TypeORM code (manager.query, a QueryStream on the connection) gets it through connect(),
-    // unpipelined: a cursor keeps a portal open across round trips.
-    this.queryRunner.connect = () => this.unpipelined();
+  ) {}
+
+  /**
+   * A TypeORM QueryRunner on this transaction's connection. Made on first use only: the
+   * request path never needs one, and making one (its EntityManager and all) is most of
+   * what TypeORM would cost a request.
+   */
+  get queryRunner(): PostgresQueryRunner {
+    if (!this.runner) {
+      this.runner = this.dataSource.createQueryRunner() as PostgresQueryRunner;
+      // TypeORM code (manager.query, a QueryStream on the connection) gets it through
+      // connect(), unpipelined: a cursor keeps a portal open across round trips.
+      this.runner.connect = () => this.unpipelined();
+      this.runner.isTransactionActive = this.begun && this.endedWith === undefined;
+    }
+    return this.runner;
   }
 
   get manager(): EntityManager {
@@ -135,7 +145,7 @@ export class RlsSession {
       this.ending = this.send(client, this.endedWith);
     }
     const result = await this.ending;
-    this.queryRunner.isTransactionActive = false;
+    if (this.runner) this.runner.isTransactionActive = false;
     if (this.endedWith === 'COMMIT' && result.command !== 'COMMIT') {
       throw this.firstFailure ?? new TransactionRolledBackError(result.command);
     }
@@ -144,12 +154,14 @@ export class RlsSession {
   /** Back to the pool; a connection that failed (or may still be in a transaction) is destroyed. */
   async release(broken?: Error): Promise<void> {
     const client = this.client;
-    if (client) {
-      client.off('error', this.onLost).off('end', this.onLost);
-      // Every statement was answered (the transaction ended), or the connection is destroyed.
-      if (this.pipelined) setPipelined(client, false);
-    }
-    await releasePostgresConnection(this.queryRunner, broken ?? this.lost);
+    if (!client || this.released) return;
+    this.released = true;
+    client.off('error', this.onLost).off('end', this.onLost);
+    // Every statement was answered (the transaction ended), or the connection is destroyed.
+    if (this.pipelined) setPipelined(client, false);
+    if (this.runner) this.runner.isReleased = true;
+    // pg-pool destroys a connection released with an error instead of pooling it.
+    client.release(broken ?? this.lost);
   }
 
   private readonly onLost = (error?: Error): void => {
@@ -175,7 +187,9 @@ export class RlsSession {
   private async open(): Promise<PoolClient> {
     let client: PoolClient;
     try {
-      client = await this.acquire();
+      const pool = poolOf(this.dataSource);
+      if (!pool) throw new Error('the connection pool is closed');
+      client = await pool.connect();
     } catch (error) {
       throw new DatabaseUnavailableError({ cause: error });
     }
@@ -188,7 +202,7 @@ export class RlsSession {
     corkUntilNextTick(client);
     // Not awaited: a failure aborts the transaction, so the statements behind it report it.
     void this.send(client, `BEGIN; ${this.beginSql}`).catch(() => undefined);
-    this.queryRunner.isTransactionActive = true;
+    if (this.runner) this.runner.isTransactionActive = true;
     return client;
   }
 
