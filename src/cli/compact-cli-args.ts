@@ -1,4 +1,4 @@
-import type { CompactionOptions } from '../compaction/compaction.service';
+import type { CompactionOptions } from '../compaction/compaction-report';
 
 export const USAGE = 'usage: npm run compact -- [--user <id>] [--min-age-hours N] [--dry-run]';
 

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { CompactionPassModule } from '../compaction/compaction.module';
-import { CompactionService, describeReport } from '../compaction/compaction.service';
+import { describeReport } from '../compaction/compaction-report';
+import { CompactionService } from '../compaction/compaction.service';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { createCliContext, errorMessage } from './cli.module';
 import { parseCompactArgs, USAGE } from './compact-cli-args';

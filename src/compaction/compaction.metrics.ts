@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
-import type { CompactionReport } from './compaction.service';
+import type { CompactionReport } from './compaction-report';
 
 /** Compaction's own series, registered on the service's registry by this module. */
 @Injectable()

@@ -1,35 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CompactionConfig } from '../config/app-config';
 import { CompactionMetrics } from './compaction.metrics';
-import type { RecordKey } from './compaction.repository';
+import { CompactionOptions, CompactionReport, describeReport } from './compaction-report';
+import type { CompactionRepository, RecordKey } from './compaction.repository';
 import { CompactionRunner } from './compaction.runner';
-
-export interface CompactionOptions {
-  /** Only this user's rows are removed or stripped (other users' rows still count as covering). */
-  userId?: string;
-  /** Overrides COMPACTION_MIN_AGE_HOURS for this pass. */
-  minAgeHours?: number;
-  /** Counts what would go, changes nothing. */
-  dryRun?: boolean;
-  /** Ignores COMPACTION_PASS_MAX_MS (the command-line run). */
-  untilComplete?: boolean;
-  /** Stops the pass after the running batch (shutdown); the next pass resumes. */
-  signal?: AbortSignal;
-}
-
-export interface CompactionReport {
-  /** False when another instance held the lock. */
-  ran: boolean;
-  dryRun: boolean;
-  /** Reached the last record (otherwise stopped at COMPACTION_PASS_MAX_MS or by shutdown; the next pass resumes). */
-  complete: boolean;
-  batches: number;
-  records: number;
-  rowsScanned: number;
-  rowsRemoved: number;
-  fieldsStripped: number;
-  durationMs: number;
-}
 
 /** A batch also stops at this many rows (at least one record), so a long history cannot make it long. */
 export const BATCH_MAX_ROWS = 20_000;
@@ -56,7 +30,7 @@ export class CompactionService {
 
   async runPass(options: CompactionOptions = {}): Promise<CompactionReport> {
     const started = Date.now();
-    const { batchRecords, passMaxMs } = this.config;
+    const { passMaxMs } = this.config;
     const minAgeHours = options.minAgeHours ?? this.config.minAgeHours;
     const dryRun = options.dryRun ?? false;
     // A user's run and a dry run leave the shared resume point alone.
@@ -77,34 +51,10 @@ export class CompactionService {
         report.ran = true;
         let after = resumable ? await session.batch((repo) => repo.resumePoint()) : null;
         for (;;) {
-          const outcome = await session.batch(async (repo): Promise<BatchOutcome | null> => {
-            const next = await repo.nextRecords(after, batchRecords, options.userId);
-            const keys: RecordKey[] = [];
-            let rows = 0;
-            for (const key of next) {
-              if (keys.length > 0 && rows + key.rows > BATCH_MAX_ROWS) break;
-              keys.push(key);
-              rows += key.rows;
-            }
-            const full = next.length === batchRecords || keys.length < next.length;
-            if (resumable) await repo.saveResumePoint(full ? keys[keys.length - 1] : null);
-            if (keys.length === 0) return null;
-            const { scanned, remove, strip } = await repo.judge(keys, minAgeHours, options.userId);
-            const fieldsStripped = strip.reduce((n, s) => n + s.fields.length, 0);
-            let rowsRemoved = remove.length;
-            if (!dryRun) {
-              rowsRemoved = await repo.remove(remove);
-              await repo.strip(strip);
-            }
-            return {
-              last: keys[keys.length - 1],
-              full,
-              records: keys.length,
-              rowsScanned: scanned,
-              rowsRemoved,
-              fieldsStripped,
-            };
-          }, !dryRun);
+          const outcome = await session.batch(
+            (repo) => this.runBatch(repo, after, { ...options, minAgeHours, dryRun, resumable }),
+            !dryRun,
+          );
           if (outcome) {
             report.batches++;
             report.records += outcome.records;
@@ -133,15 +83,43 @@ export class CompactionService {
     this.logger.log(describeReport(report));
     return report;
   }
-}
 
-export function describeReport(report: CompactionReport): string {
-  if (!report.ran) return 'compaction pass skipped: another instance is running one';
-  const verb = report.dryRun ? 'would remove' : 'removed';
-  const stripVerb = report.dryRun ? 'would strip' : 'stripped';
-  return (
-    `compaction pass ${report.complete ? 'complete' : 'stopped early (the next resumes)'}: ` +
-    `scanned ${report.rowsScanned} rows of ${report.records} records in ${report.batches} batches, ` +
-    `${verb} ${report.rowsRemoved} rows, ${stripVerb} ${report.fieldsStripped} fields, ${report.durationMs} ms`
-  );
+  /**
+   * One batch, in its own transaction: the next records after `after` (bounded by records
+   * and rows), judged by the rule, and what it lets go removed or stripped. Null once no
+   * record is left.
+   */
+  private async runBatch(
+    repo: CompactionRepository,
+    after: RecordKey | null,
+    options: CompactionOptions & { minAgeHours: number; dryRun: boolean; resumable: boolean },
+  ): Promise<BatchOutcome | null> {
+    const { batchRecords } = this.config;
+    const next = await repo.nextRecords(after, batchRecords, options.userId);
+    const keys: RecordKey[] = [];
+    let rows = 0;
+    for (const key of next) {
+      if (keys.length > 0 && rows + key.rows > BATCH_MAX_ROWS) break;
+      keys.push(key);
+      rows += key.rows;
+    }
+    const full = next.length === batchRecords || keys.length < next.length;
+    if (options.resumable) await repo.saveResumePoint(full ? keys[keys.length - 1] : null);
+    if (keys.length === 0) return null;
+    const { scanned, remove, strip } = await repo.judge(keys, options.minAgeHours, options.userId);
+    const fieldsStripped = strip.reduce((n, s) => n + s.fields.length, 0);
+    let rowsRemoved = remove.length;
+    if (!options.dryRun) {
+      rowsRemoved = await repo.remove(remove);
+      await repo.strip(strip);
+    }
+    return {
+      last: keys[keys.length - 1],
+      full,
+      records: keys.length,
+      rowsScanned: scanned,
+      rowsRemoved,
+      fieldsStripped,
+    };
+  }
 }

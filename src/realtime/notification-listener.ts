@@ -37,6 +37,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
   private readonly handlers = new Set<PayloadHandler>();
   private readonly connectHandlers = new Set<() => void>();
   private readonly closeHandlers = new Set<() => Promise<void>>();
+  private turn: Promise<void> = Promise.resolve();
   /** Clients already given up on: their late 'error'/'end' events must not schedule another retry. */
   private readonly dropped = new WeakSet<Client>();
   private client?: Client;
@@ -78,10 +79,9 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
   async notify(payloads: readonly string[]): Promise<void> {
     const client = this.client;
     if (!client) throw new Error('the notification connection is down');
-    await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) p', [
-      HINT_CHANNEL,
-      payloads,
-    ]);
+    await this.inTurn(() =>
+      client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) p', [HINT_CHANNEL, payloads]),
+    );
   }
 
   /**
@@ -91,12 +91,24 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
   async otherListeners(): Promise<number> {
     const client = this.client;
     if (!client) throw new Error('the notification connection is down');
-    const { rows } = await client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
+    const { rows } = await this.inTurn(() =>
+      client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
         WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()`,
-      [LISTENER_APPLICATION_NAME],
+        [LISTENER_APPLICATION_NAME],
+      ),
     );
     return rows[0].n;
+  }
+
+  /** One statement at a time on the connection: pg would queue them, and it deprecates that. */
+  private inTurn<T>(statement: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(statement, statement);
+    this.turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /** Awaited at shutdown while the connection is still open (to send what is pending). */
@@ -192,7 +204,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     const client = this.client;
     if (!client) return;
     try {
-      await client.query('SELECT 1');
+      await this.inTurn(() => client.query('SELECT 1'));
     } catch (error) {
       this.lost(client, error);
     }
