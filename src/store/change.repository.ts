@@ -302,6 +302,17 @@ export class ChangeRepository {
              UNION ALL
              (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
+    // One text per combination of the optional filters: a prepared statement of each,
+    // planned once per connection (planning the page took about 4 times its execution).
+    const name = `sync_page_${[
+      q.tableName,
+      q.createdAfter,
+      q.excludeClientId,
+      spaceIds.length > 0 || undefined,
+      q.maxBytes,
+    ]
+      .map((option) => (option === undefined ? 0 : 1))
+      .join('')}`;
     // The wire text is built last, for the rows returned only.
     if (q.maxBytes === undefined) {
       const [h, rows] = await Promise.all([
@@ -309,6 +320,7 @@ export class ChangeRepository {
         this.tx.query<WirePieceRow>(
           piecesOf(`SELECT * FROM (${page}) page ORDER BY "txId", seq`),
           params,
+          name,
         ),
       ]);
       return { rows: assemblePieces(rows), horizon: h, truncated: false };
@@ -322,7 +334,7 @@ export class ChangeRepository {
       ORDER BY "txId", seq`;
     const [h, pieces] = await Promise.all([
       horizon,
-      this.tx.query<WirePieceRow>(piecesOf(sized, ', r."pageRows"'), params),
+      this.tx.query<WirePieceRow>(piecesOf(sized, ', r."pageRows"'), params, name),
     ]);
     const rows = assemblePieces(pieces);
     const truncated = rows.length > 0 && rows.length < Number(pieces[0].pageRows);
@@ -334,7 +346,11 @@ export class ChangeRepository {
    * behind it. The statement is sent at once.
    */
   async readHorizon(): Promise<bigint> {
-    const [row] = await this.tx.query<{ horizon: string }>(READ_HORIZON_SQL);
+    const [row] = await this.tx.query<{ horizon: string }>(
+      READ_HORIZON_SQL,
+      [],
+      'sync_read_horizon',
+    );
     return BigInt(row.horizon);
   }
 
