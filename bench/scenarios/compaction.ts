@@ -1,3 +1,4 @@
+import { SyncClient } from '@sync-server/client';
 import { execFile } from 'child_process';
 import { resolve } from 'path';
 import { promisify } from 'util';
@@ -95,20 +96,21 @@ interface CatchUp {
   changes: Record<string, unknown>[];
 }
 
-async function catchUp(http: HttpClient, token: string, clientId: string): Promise<CatchUp> {
+/** A new device's catch-up, as an app does it with the client package. */
+async function catchUp(baseUrl: string, token: string, clientId: string): Promise<CatchUp> {
+  const client = new SyncClient({
+    baseUrl,
+    appId: APP_ID,
+    clientId,
+    token,
+    retry: { attempts: 1 },
+  });
   const changes: Record<string, unknown>[] = [];
-  let since = EPOCH;
   let pages = 0;
   const begin = nowMs();
-  for (;;) {
-    const body = await http.ok('GET', `/sync/${APP_ID}/pull?collection=${TABLE}&since=${since}`, {
-      token,
-      clientId,
-    });
+  for await (const page of client.pullAll(TABLE, EPOCH)) {
     pages++;
-    changes.push(...body.serverChanges);
-    since = body.syncedUntil;
-    if (!body.hasMore) break;
+    changes.push(...page.changes);
   }
   return { ms: nowMs() - begin, pages, changes };
 }
@@ -194,11 +196,10 @@ export const compactionScenario: Scenario = {
 
     const token = await ctx.token(USER);
     const pusherToken = await ctx.token(PUSHER);
-    const http = new HttpClient(ctx.service.url, 2);
     const pushHttp = new HttpClient(ctx.service.url, 1);
     try {
       ctx.log('compact: full catch-up before');
-      const before = await catchUp(http, token, 'bench-compact-new-1');
+      const before = await catchUp(ctx.service.url, token, 'bench-compact-new-1');
       const stateBefore = deviceState(before.changes);
       const live = liveSize(stateBefore);
 
@@ -241,7 +242,7 @@ export const compactionScenario: Scenario = {
 
       ctx.log('compact: full catch-up after');
       await ctx.admin.query('VACUUM (ANALYZE) sync_changes');
-      const after = await catchUp(http, token, 'bench-compact-new-2');
+      const after = await catchUp(ctx.service.url, token, 'bench-compact-new-2');
       const stateAfter = deviceState(after.changes);
       let differing = 0;
       for (const [id, key] of stateBefore) if (stateAfter.get(id) !== key) differing++;
@@ -319,7 +320,6 @@ export const compactionScenario: Scenario = {
         },
       };
     } finally {
-      await http.close();
       await pushHttp.close();
     }
   },

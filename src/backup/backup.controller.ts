@@ -56,11 +56,16 @@ export class BackupController {
     description: 'Restored; events whose eventId was stored already are skipped',
     schema: {
       type: 'object',
-      required: ['read', 'inserted', 'skipped'],
+      required: ['read', 'inserted', 'skipped', 'complete'],
       properties: {
         read: { type: 'integer', description: 'Events in the archive' },
         inserted: { type: 'integer', description: 'Events stored by this import' },
         skipped: { type: 'integer', description: 'Events stored already' },
+        complete: {
+          type: 'boolean',
+          enum: [true],
+          description: 'Every event of the archive is stored now',
+        },
       },
     },
   })

@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { WS_MESSAGE_MODELS } from '../realtime/ws-message.dto';
+import { STREAM_EVENT_MODELS } from '../sync/dto/stream-event.dto';
 import { ErrorResponse } from './error-response.dto';
 import { METRICS_TOKEN_AUTH, USER_TOKEN_AUTH } from './security-schemes';
 
@@ -20,8 +22,12 @@ of a shared space) pushed, the server sends
 Every response carries \`X-Request-Id\` (the incoming one if it was sent).
 `.trim();
 
-/** Builds the OpenAPI document from the controllers and DTOs; serves it at /docs and /docs/openapi.json. */
-export function setupOpenApi(app: INestApplication): OpenAPIObject {
+/**
+ * The OpenAPI document, from the controllers and DTOs. It needs only the
+ * application's graph, not its providers: `npm run openapi` builds it from an
+ * app created in Nest's preview mode (no database).
+ */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('sync-server')
     .setDescription(DESCRIPTION)
@@ -35,7 +41,15 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
       METRICS_TOKEN_AUTH,
     )
     .build();
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorResponse] });
+  // Messages that are not the body of a route: the stream's events and the WebSocket's messages.
+  return SwaggerModule.createDocument(app, config, {
+    extraModels: [ErrorResponse, ...STREAM_EVENT_MODELS, ...WS_MESSAGE_MODELS],
+  });
+}
+
+/** Serves the document at /docs (Swagger UI) and /docs/openapi.json. */
+export function setupOpenApi(app: INestApplication): OpenAPIObject {
+  const document = createOpenApiDocument(app);
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
     raw: ['json'],

@@ -14,14 +14,17 @@
  *
  * Every random choice comes from the seed (one generator per actor), so a
  * failing seed replays the same choices; the interleaving is up to the machine.
+ *
+ * Writers and readers are the client package (packages/client), as an app
+ * uses it: pushes with eventIds and its retries, pullAll, live in both modes.
  */
 import { randomUUID } from 'crypto';
 import { Pool } from 'pg';
+import { ForbiddenError, LiveMode, SyncClient, type SyncResponse } from '@sync-server/client';
 import { FakeAuthServer } from '../support/fake-auth';
 import { ServiceProcess, spawnService } from '../support/service-process';
-import { SseStream, SyncClient } from '../support/sync-client';
 import { startTestApp, TestApp } from '../support/test-app';
-import { sleep, WsTestClient } from '../support/ws-client';
+import { sleep } from '../support/ws-client';
 import { seededRandom as random } from '../support/seeded-random';
 
 export interface CheckerOptions {
@@ -68,12 +71,12 @@ const TABLES = ['t1', 't2', 't3'];
 const USERS = ['u0', 'u1', 'u2', 'u3'];
 const SPACES: Record<string, string[]> = { 'sp-a': ['u0', 'u1'], 'sp-b': ['u1', 'u2', 'u3'] };
 const SERVICE_WRITERS = 11;
-/** The last writers push through the instance that is killed, then through another one. */
-const DOOMED_WRITERS = 3;
 const DIRECT_WRITERS = 5;
 /** Service writers that follow their cursor through push responses (and are checked for it). */
 const FOLLOWERS = 4;
 const MAX_SETTLE_FACTOR = 10;
+/** The last writers push through the instance that is killed, then through another one. */
+const DOOMED_WRITERS = 3;
 
 const spacesOf = (user: string): string[] =>
   Object.keys(SPACES).filter((space) => SPACES[space].includes(user));
@@ -107,7 +110,6 @@ interface Reader {
   /** Reads until caught up (non-live readers, after the writers stopped). */
   drain?: () => Promise<void>;
   close?: () => void;
-  sse?: SseStream;
 }
 
 /** Runs one check; never throws for a violation (they are in `failures`). */
@@ -123,7 +125,6 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
   const pool = new Pool({ connectionString: options.databaseUrl, max: DIRECT_WRITERS + 2 });
   pool.on('error', () => undefined);
   const services: TestApp[] = [];
-  let doomed: ServiceProcess | undefined;
   const readers: Reader[] = [];
   const failures: string[] = [];
   const fail = (message: string): void => {
@@ -137,6 +138,7 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
   let directTransactions = 0;
   let stop = false;
   const timers: NodeJS.Timeout[] = [];
+  let doomed: ServiceProcess | undefined;
 
   try {
     const env = (pageSize: number, migrate: boolean): Record<string, string> => ({
@@ -160,40 +162,61 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
       ...(holdsHints && { HINT_COALESCE_MS: '600000' }),
     });
     await doomed.ready();
+    const doomedUrl = doomed.url;
     const killAfterMs = Math.round(options.writeMs * (0.25 + 0.35 * root.float()));
     log(
       `a third instance serves ${DOOMED_WRITERS} writers until SIGKILL after ${killAfterMs} ms` +
         (holdsHints ? ' (it sends no hints: all of its commits are found by the log sweep)' : ''),
     );
     let killed = false;
-    const client = async (user: string, clientId: string, at: number): Promise<SyncClient> =>
-      new SyncClient(
-        services[at % services.length].url,
-        await auth.token(user, { expiresIn: '2h' }),
+    const client = async (
+      user: string,
+      clientId: string,
+      at: number,
+      writer?: { onDoomed: boolean },
+    ): Promise<SyncClient> =>
+      new SyncClient({
+        baseUrl: writer?.onDoomed ? doomedUrl : services[at % services.length].url,
+        appId: APP,
         clientId,
-        APP,
-      );
+        token: await auth.token(user, { expiresIn: '2h' }),
+        // A 503 or a lost connection: the eventIds make the retry safe.
+        retry: { attempts: 6, baseDelayMs: 100 },
+        fetch: (input, init) => {
+          if (writer) pushes++;
+          // Once the third instance is gone, retries go to another one (as a load balancer would).
+          const url = String(input);
+          return fetch(
+            killed && url.startsWith(doomedUrl)
+              ? services[at % 2].url + url.slice(doomedUrl.length)
+              : url,
+            init,
+          );
+        },
+      });
 
     // --- readers ---
     for (const [i, user] of USERS.entries()) {
       // SSE, from the epoch.
-      const sseClient = await client(user, `sse-${user}`, i);
-      const sse = await sseClient.stream(TABLES);
-      const sseReader: Reader = {
-        name: `sse ${user} (page ${pageSizes[i % 2]})`,
-        user,
-        clientId: sseClient.clientId,
-        received: [],
-        live: true,
-        sse,
-        close: () => sse.close(),
-      };
-      readers.push(sseReader);
+      readers.push(
+        liveReader(
+          await client(user, `sse-${user}`, i),
+          user,
+          'sse',
+          `sse ${user} (page ${pageSizes[i % 2]})`,
+          fail,
+        ),
+      );
 
       // WebSocket hints, each followed by pulls of the hinted tables.
-      const wsClient = await client(user, `ws-${user}`, i + 1);
       readers.push(
-        await hintReader(wsClient, user, `ws ${user} (page ${pageSizes[(i + 1) % 2]})`, fail),
+        liveReader(
+          await client(user, `ws-${user}`, i + 1),
+          user,
+          'websocket',
+          `ws ${user} (page ${pageSizes[(i + 1) % 2]})`,
+          fail,
+        ),
       );
 
       // Pulls at random intervals.
@@ -215,10 +238,9 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
     for (let w = 0; w < SERVICE_WRITERS; w++) {
       const rng = new Rng(options.seed + 1000 + w);
       const user = USERS[w % USERS.length];
-      let writer = await client(user, `writer-${w}`, w);
-      if (w >= SERVICE_WRITERS - DOOMED_WRITERS) {
-        writer = new SyncClient(doomed.url, writer.token, writer.clientId, APP);
-      }
+      const writer = await client(user, `writer-${w}`, w, {
+        onDoomed: w >= SERVICE_WRITERS - DOOMED_WRITERS,
+      });
       const follower: Reader | undefined =
         w < FOLLOWERS
           ? {
@@ -231,37 +253,24 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
           : undefined;
       if (follower) readers.push(follower);
       let cursor = EPOCH;
-      const push = async (changes: unknown[]): Promise<{ status: number; body: any }> => {
-        for (let attempt = 0; ; attempt++) {
-          pushes++;
-          const response = await writer.push(changes, cursor).catch((error: Error) => ({
-            status: 0,
-            body: error.message,
-          }));
-          if (response.status === 200 || response.status === 403 || attempt >= 5) return response;
-          // A 503 or a lost connection: the eventIds make the retry safe; once the third
-          // instance is gone, on another one.
-          if (killed && writer.baseUrl === doomed?.url) {
-            writer = new SyncClient(services[w % 2].url, writer.token, writer.clientId, APP);
+      const follow = async (answer: SyncResponse): Promise<void> => {
+        if (!follower) return void (cursor = answer.syncedUntil);
+        follower.received.push(...answer.serverChanges.map((c) => c.id));
+        cursor = answer.syncedUntil;
+        while (answer.hasMore) {
+          try {
+            answer = await writer.push([], { since: cursor });
+          } catch (error) {
+            return fail(`${follower.name}: continuation push failed: ${describe(error)}`);
           }
-          await sleep(100 * (attempt + 1));
+          follower.received.push(...answer.serverChanges.map((c) => c.id));
+          cursor = answer.syncedUntil;
         }
       };
-      const follow = async (body: any): Promise<void> => {
-        if (!follower) return void (cursor = body.syncedUntil);
-        follower.received.push(...body.serverChanges.map((c: any) => c.id));
-        cursor = body.syncedUntil;
-        while (body.hasMore) {
-          const next = await push([]);
-          if (next.status !== 200)
-            return fail(`${follower.name}: continuation push answered ${next.status}`);
-          body = next.body;
-          follower.received.push(...body.serverChanges.map((c: any) => c.id));
-          cursor = body.syncedUntil;
-        }
-      };
-      if (follower)
-        follower.drain = () => follow({ serverChanges: [], syncedUntil: cursor, hasMore: true });
+      if (follower) {
+        follower.drain = () =>
+          follow({ serverChanges: [], conflicts: [], syncedUntil: cursor, hasMore: true });
+      }
       let n = 0;
       writers.push(
         (async () => {
@@ -276,27 +285,27 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
               const spaceId =
                 refuse && i === 0 ? 'sp-none' : rng.chance(0.3) ? rng.pick(spaces) : undefined;
               return {
+                // The client would make one; made here, it comes from the seed's run.
                 eventId: randomUUID(),
                 table: rng.pick(TABLES),
                 id,
-                op: 'insert',
+                op: 'insert' as const,
                 data: { w, i },
                 ...(spaceId && { spaceId }),
               };
             });
-            const response = await push(changes);
-            if (refuse) {
-              if (response.status !== 403)
-                fail(`writer-${w}: a push into a foreign space answered ${response.status}`);
-              ids.forEach((id) => refused.add(id));
-            } else if (response.status === 200) {
+            try {
+              const answer = await writer.push(changes, { since: cursor });
+              if (refuse) fail(`writer-${w}: a push into a foreign space was stored`);
               ids.forEach((id) => acknowledged.add(id));
-              await follow(response.body);
-            } else {
-              ids.forEach((id) => uncertain.add(id));
-              fail(
-                `writer-${w}: push answered ${response.status} after retries: ${JSON.stringify(response.body).slice(0, 200)}`,
-              );
+              await follow(answer);
+            } catch (error) {
+              if (refuse && error instanceof ForbiddenError) {
+                ids.forEach((id) => refused.add(id));
+              } else {
+                ids.forEach((id) => uncertain.add(id));
+                fail(`writer-${w}: push failed after retries: ${describe(error).slice(0, 200)}`);
+              }
             }
             await sleep(rng.int(0, 60));
           }
@@ -369,23 +378,13 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
       );
     }
 
-    // SSE events are reduced to their ids as they come, so a long soak does not keep every change.
-    const collect = (): void => {
-      for (const reader of readers) {
-        if (!reader.sse) continue;
-        for (const e of reader.sse.events.splice(0)) {
-          if (e.event === 'changes') reader.received.push(...e.data.changes.map((c: any) => c.id));
-        }
-      }
-    };
     const startedAt = Date.now();
     const progress = setInterval(() => {
-      collect();
       log(
         `${Math.round((Date.now() - startedAt) / 1000)} s: ${pushes} pushes, ${directTransactions} direct transactions`,
       );
     }, 60_000);
-    timers.push(progress, setInterval(collect, 1_000));
+    timers.push(progress);
     const kill = sleep(killAfterMs).then(async () => {
       doomed!.child.kill('SIGKILL');
       killed = true;
@@ -438,10 +437,7 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
     let deliveriesChecked = 0;
     const settle = readers.map(async (reader) => {
       const expected = expectedOf(reader);
-      const receivedIds = (): string[] => {
-        collect();
-        return reader.received;
-      };
+      const receivedIds = (): string[] => reader.received;
       let settledMs: number | undefined;
       if (reader.live) {
         // Bounded, but by progress: a reader still catching up in small pages is slow, not
@@ -533,65 +529,32 @@ export function summary(report: CheckerReport): string {
   ].join('\n');
 }
 
-/** A client on a WebSocket: every hint makes it pull the hinted tables from its cursors. */
-async function hintReader(
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * A live subscription of every table from the epoch: the event stream (`sse`),
+ * or WebSocket hints each followed by pulls of the hinted tables (`websocket`).
+ */
+function liveReader(
   client: SyncClient,
   user: string,
+  mode: LiveMode,
   name: string,
   fail: (m: string) => void,
-): Promise<Reader> {
-  const socket = await WsTestClient.authenticated(client.baseUrl, client.token!, `/ws/${APP}`, {
-    clientId: client.clientId,
-  });
-  const reader: Reader = {
-    name,
-    user,
-    clientId: client.clientId,
-    received: [],
-    live: true,
-    close: () => {
-      closed = true;
-      socket.close();
+): Reader {
+  const reader: Reader = { name, user, clientId: client.clientId, received: [], live: true };
+  // Ids only, so a long soak does not keep every change.
+  const live = client.live(
+    TABLES,
+    (page) => void reader.received.push(...page.changes.map((c) => c.id)),
+    {
+      mode,
+      onError: (error) => fail(`${name}: ${describe(error)}`),
     },
-  };
-  const cursors = new Map(TABLES.map((t) => [t, EPOCH]));
-  const pending = new Set(TABLES);
-  let running = false;
-  let closed = false;
-  const run = async (): Promise<void> => {
-    if (running) return;
-    running = true;
-    try {
-      while (pending.size > 0 && !closed) {
-        const table = [...pending][0];
-        pending.delete(table);
-        for (let more = true; more;) {
-          const { status, body } = await client.pull(table, cursors.get(table));
-          if (status !== 200) {
-            fail(`${name}: pull answered ${status}`);
-            pending.add(table);
-            await sleep(200);
-            break;
-          }
-          reader.received.push(...body.serverChanges.map((c: any) => c.id));
-          cursors.set(table, body.syncedUntil);
-          more = body.hasMore;
-        }
-      }
-    } catch (error) {
-      if (!closed) fail(`${name}: ${error instanceof Error ? error.message : error}`);
-    } finally {
-      running = false;
-    }
-  };
-  socket.socket.on('message', (data) => {
-    const message = JSON.parse(data.toString());
-    if (message.type !== 'sync-available') return;
-    const tables: string[] = message.tables.length > 0 ? message.tables : TABLES;
-    for (const table of tables) if (cursors.has(table)) pending.add(table);
-    void run();
-  });
-  void run();
+  );
+  reader.close = () => live.close();
   return reader;
 }
 
@@ -617,16 +580,14 @@ function pullReader(
   const pass = async (): Promise<void> => {
     try {
       for (const table of TABLES) {
-        for (let more = true; more && !closed;) {
-          const { status, body } = await client.pull(table, cursors.get(table));
-          if (status !== 200) return fail(`${name}: pull answered ${status}`);
-          reader.received.push(...body.serverChanges.map((c: any) => c.id));
-          cursors.set(table, body.syncedUntil);
-          more = body.hasMore;
+        for await (const page of client.pullAll(table, cursors.get(table))) {
+          reader.received.push(...page.changes.map((c) => c.id));
+          cursors.set(table, page.syncedUntil);
+          if (closed) return;
         }
       }
     } catch (error) {
-      if (!closed) fail(`${name}: ${error instanceof Error ? error.message : error}`);
+      if (!closed) fail(`${name}: ${describe(error)}`);
     }
   };
   let loop = Promise.resolve();

@@ -29,7 +29,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The service as `npm start` runs it (from source, via ts-node), in a process of its own. */
+/**
+ * The service in a process of its own: from source (via ts-node), or with
+ * TEST_SERVICE_FROM=dist from the build, as `npm start` runs it (CI's smoke
+ * runs on the other Node lines build first).
+ */
 export async function spawnService(
   env: Record<string, string | undefined>,
 ): Promise<ServiceProcess> {
@@ -39,7 +43,11 @@ export async function spawnService(
   for (const [key, value] of Object.entries({ ...process.env, ...env, PORT: String(port) })) {
     if (value !== undefined) childEnv[key] = value;
   }
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+  const args =
+    process.env.TEST_SERVICE_FROM === 'dist'
+      ? ['dist/src/main.js']
+      : ['-r', 'ts-node/register/transpile-only', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,6 @@
 import { IncomingMessage, request as httpRequest } from 'http';
+import { Readable } from 'stream';
+import { readServerSentEvents, SyncClient as PackageClient } from '@sync-server/client';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -6,7 +8,11 @@ export interface HttpResult<T = any> {
   headers: Headers;
 }
 
-/** A mana-sync client speaking HTTP to the service over a real socket. */
+/**
+ * A mana-sync client speaking HTTP to the service over a real socket, raw:
+ * tests of the protocol see every status and body. What a client of the
+ * protocol does (following the cursor, reading events) is the client package's.
+ */
 export class SyncClient {
   constructor(
     readonly baseUrl: string,
@@ -34,19 +40,24 @@ export class SyncClient {
     return this.request('GET', `/sync/${this.appId}/pull?${query}`);
   }
 
-  /** Pulls a collection page by page from `since` until hasMore is false. */
+  /** Pulls a collection page by page from `since` until hasMore is false (the client package's pullAll). */
   async pullAll(collection: string, since = '1970-01-01T00:00:00.000Z') {
+    const client = new PackageClient({
+      baseUrl: this.baseUrl,
+      appId: this.appId,
+      clientId: this.clientId,
+      token: this.token,
+      retry: { attempts: 1 },
+    });
     const changes: any[] = [];
     let cursor = since;
     let pages = 0;
-    for (;;) {
-      const { status, body } = await this.pull(collection, cursor);
-      if (status !== 200) throw new Error(`pull failed: ${status} ${JSON.stringify(body)}`);
-      changes.push(...body.serverChanges);
+    for await (const page of client.pullAll(collection, since)) {
+      changes.push(...page.changes);
       pages++;
-      cursor = body.syncedUntil;
-      if (!body.hasMore) return { changes, cursor, pages };
+      cursor = page.syncedUntil;
     }
+    return { changes, cursor, pages };
   }
 
   async request(
@@ -92,7 +103,7 @@ export interface SseEvent {
   at: number;
 }
 
-/** A server-sent-events reader on a raw HTTP response. */
+/** The events of a raw HTTP response, read by the client package's event-stream reader. */
 export class SseStream {
   readonly events: SseEvent[] = [];
   private waiters: (() => void)[] = [];
@@ -102,24 +113,19 @@ export class SseStream {
     readonly response: IncomingMessage,
     private readonly destroy: () => void,
   ) {
-    let buffer = '';
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      buffer += chunk;
-      let split: number;
-      while ((split = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, split);
-        buffer = buffer.slice(split + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        this.events.push({ event, data: data ? JSON.parse(data) : undefined, at: Date.now() });
-        this.wake();
+    void (async () => {
+      try {
+        const body = Readable.toWeb(response) as ReadableStream<Uint8Array>;
+        for await (const { event, data } of readServerSentEvents(body)) {
+          this.events.push({ event, data: data ? JSON.parse(data) : undefined, at: Date.now() });
+          this.wake();
+        }
+      } catch {
+        // destroyed by close(), or the connection was cut: the stream has ended either way
       }
-    });
-    response.on('end', () => {
       this.ended = true;
       this.wake();
-    });
+    })();
   }
 
   static open(url: string, headers: Record<string, string>): Promise<SseStream> {

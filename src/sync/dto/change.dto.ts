@@ -29,7 +29,8 @@ export const ANY_JSON: ApiPropertyOptions = {
     { type: 'string' },
     { type: 'number' },
     { type: 'boolean' },
-    { type: 'object' },
+    // additionalProperties: any keys (generated types read a bare `object` as one without keys).
+    { type: 'object', additionalProperties: true },
     { type: 'array', items: {} },
   ],
   nullable: true,
