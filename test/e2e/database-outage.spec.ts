@@ -3,13 +3,14 @@ import { FakeAuthServer } from '../support/fake-auth';
 import { LogSink } from '../support/log-sink';
 import { metricSum, parseMetrics } from '../support/prometheus-text';
 import { SyncClient } from '../support/sync-client';
+import { freePort } from '../support/service-process';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
  * A real outage: the service runs on a PostgreSQL of this test's own (the
  * embedded one), which the test stops and starts again.
  */
-const PG = { dir: '.data/test-outage-postgres', port: 54333, database: 'outage' };
+const PG = { dir: '.data/test-outage-postgres', port: 0, database: 'outage' };
 const CONNECT_TIMEOUT_MS = 1_000;
 
 describe('database outage', () => {
@@ -20,6 +21,8 @@ describe('database outage', () => {
   const logs = new LogSink();
 
   beforeAll(async () => {
+    // Chosen once: the service must find its database on the same port after each restart.
+    PG.port = await freePort();
     pg = await startEmbeddedPostgres(PG);
     auth = await new FakeAuthServer().start();
     service = await startTestApp(

@@ -2,7 +2,7 @@ import { existsSync } from 'fs';
 import { Socket } from 'net';
 import { join, resolve } from 'path';
 import { Client } from 'pg';
-import { ServiceProcess, spawnService } from '../support/service-process';
+import { freePort, ServiceProcess, spawnService } from '../support/service-process';
 
 /**
  * `npm start` on a machine without DATABASE_URL: the service starts its own
@@ -11,7 +11,6 @@ import { ServiceProcess, spawnService } from '../support/service-process';
 
 const ROOT = resolve(__dirname, '../..');
 const PG_DIR = '.data/test-embedded-service';
-const PG_PORT = 54331;
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 
@@ -44,7 +43,8 @@ describe('embedded mode (no DATABASE_URL)', () => {
   it(
     'starts its own PostgreSQL, serves /health, and stops both on SIGTERM',
     async () => {
-      expect(await accepts(PG_PORT)).toBe(false); // else a leftover would answer for the service
+      // A free port, so parallel runs of the suite (or a leftover cluster) never meet here.
+      const PG_PORT = await freePort();
       service = await spawnService({
         DATABASE_URL: undefined,
         EMBEDDED_PG_DIR: PG_DIR,
