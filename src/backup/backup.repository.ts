@@ -3,32 +3,14 @@ import type { PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { Readable } from 'stream';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { ChangeRepository, ChangeRow } from '../store/change.repository';
+import { CHANGE_COLUMNS, CHANGE_SELECT } from '../store/change-columns';
+import { ChangeRepository } from '../store/change.repository';
 import { LogPosition } from '../store/log-position';
 import { TransactionHost } from '../store/transaction-host';
 import { endOnFailedCursor } from '../store/driver-internals';
 
-/** The columns of an exported row, as ChangeRow (times ISO-8601 UTC with microseconds, exact). */
-const COLUMNS: [sql: string, name: keyof ChangeRow][] = [
-  ['id', 'id'],
-  ['app_id', 'appId'],
-  ['table_name', 'tableName'],
-  ['record_id', 'recordId'],
-  ['user_id', 'userId'],
-  ['op', 'op'],
-  ['data', 'data'],
-  ['field_meta', 'fieldMeta'],
-  ['client_id', 'clientId'],
-  [`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'createdAt'],
-  ['schema_version', 'schemaVersion'],
-  ['space_id', 'spaceId'],
-  ['actor', 'actor'],
-  ['origin', 'origin'],
-  ['tx_id', 'txId'],
-  ['seq', 'seq'],
-];
-const SELECTED = COLUMNS.map(([sql, name]) => `${sql} AS "${name}"`).join(', ');
-const PASSED_ON = COLUMNS.map(([, name]) => `cut."${name}"`).join(', ');
+const SELECTED = CHANGE_SELECT;
+const PASSED_ON = CHANGE_COLUMNS.map(([, name]) => `cut."${name}"`).join(', ');
 
 /**
  * What a row costs on disk, without reading it: pg_column_size of a toasted

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { HORIZON_SQL, WIRE_CHANGE_SQL } from '../store/change.repository';
+import { HORIZON_SQL } from '../store/change.repository';
+import { WIRE_CHANGE_SQL } from '../store/wire-projection';
 import { TransactionHost } from '../store/transaction-host';
 import type { LoggedChange, WireChange } from './device-merge';
 

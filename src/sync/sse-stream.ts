@@ -134,12 +134,15 @@ export class SseStream {
   private async catchUp(table: string, always: boolean): Promise<void> {
     while (!this.closed) {
       const { page } = await this.deps.runner.runAsUser(this.user, () =>
-        this.deps.sync.read({
-          appId: this.request.appId,
-          table,
-          since: this.cursors.get(table)!,
-          clientId: this.request.clientId,
-        }),
+        this.deps.sync.read(
+          {
+            appId: this.request.appId,
+            table,
+            since: this.cursors.get(table)!,
+            clientId: this.request.clientId,
+          },
+          { copy: true },
+        ),
       );
       this.cursors.set(table, parseSince(page.syncedUntil));
       if (always || page.changes.length > 0) {

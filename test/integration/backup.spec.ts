@@ -8,7 +8,7 @@ import { Writable } from 'stream';
 import { promisify } from 'util';
 import { BackupRepository } from '../../src/backup/backup.repository';
 import { BackupService } from '../../src/backup/backup.service';
-import { ChangeRow } from '../../src/store/change.repository';
+import { ChangeRow } from '../../src/store/change-columns';
 import { START } from '../../src/store/log-position';
 import { TransactionHost } from '../../src/store/transaction-host';
 import { readZip } from '../support/backup-archive';
