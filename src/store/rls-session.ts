@@ -128,11 +128,15 @@ export class RlsSession {
     if (this.endedWith)
       throw new Error(`statement after ${this.endedWith}: the transaction has ended`);
     const client = await this.begin();
+    const before = this.last;
     const sent = new Promise<void>((resolve, reject) => {
       void client.query(
         new CopyOutQuery(sql, onData, (error) => (error === undefined ? resolve() : reject(error))),
       );
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
+      // pg settles its own queries a few promise steps later than this one: the statement
+      // before must have reported its failure first, so that "transaction aborted" names it.
+      await before;
       throw this.failure(error);
     });
     this.last = sent.catch(() => undefined);
