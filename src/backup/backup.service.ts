@@ -17,7 +17,6 @@ import { BackupConfig, SyncConfig } from '../config/app-config';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
 import { ChangeLog } from '../store/change-log';
-import { ChangeRow } from '../store/change-columns';
 import { NewChange } from '../store/change.repository';
 import { LogPosition, START } from '../store/log-position';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
@@ -131,16 +130,12 @@ export class BackupService {
       );
       const page = (after: LogPosition): Promise<ExportPage> => {
         const read = this.runner.runAsUser(scope, async () => {
-          const rows = await this.repository.exportPage({
-            apps,
-            after,
-            horizon,
-            maxRows: EXPORT_PAGE_ROWS,
-            maxBytes: EXPORT_PAGE_BYTES,
-          });
           // Into lines as they come, so the row objects die young.
           const lines = new PageLines(writer.digest);
-          for await (const row of rows) lines.add(row as ChangeRow);
+          await this.repository.exportPage(
+            { apps, after, horizon, maxRows: EXPORT_PAGE_ROWS, maxBytes: EXPORT_PAGE_BYTES },
+            (row) => lines.add(row),
+          );
           return lines.finish();
         });
         // Awaited below; until then a failure must not count as unhandled.

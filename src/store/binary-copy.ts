@@ -11,13 +11,32 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Signature, flags (int32), length of the header extension (int32). */
 const HEADER_BYTES = SIGNATURE.length + 8;
 
-/** One tuple's fields: views of the bytes that arrived, or null. */
+/**
+ * The tuple being read: where each field starts in `buffer` and its length (-1: NULL).
+ * The same object for every tuple: read it in the callback, keep nothing of it but copies
+ * or `buffer.subarray` views.
+ */
+export interface CopyFields {
+  buffer: Buffer;
+  start: Int32Array;
+  length: Int32Array;
+}
+
+/** One tuple's fields as views of the bytes that arrived, or null. */
 export type CopyTuple = (Buffer | null)[];
+
+/** A tuple's fields as Buffers (views) or null. */
+export function tupleOf({ buffer, start, length }: CopyFields): CopyTuple {
+  return Array.from(start, (at, i) =>
+    length[i] === -1 ? null : buffer.subarray(at, at + length[i]),
+  );
+}
 
 /**
  * The tuples of a binary COPY, from its CopyData payloads in order, however they are cut.
- * The tuples' Buffers are views of `push`'s input (or of a joined copy when a tuple spans
- * chunks): the caller passes chunks it may keep. Stricter than a general reader: every
+ * The tuples' bytes are views of `push`'s input (or of a joined copy when a tuple spans
+ * chunks): the caller passes chunks it may keep. Fields are handed on as offsets, so a
+ * reader makes an object only of what it keeps. Stricter than a general reader: every
  * tuple must have `fields` fields and nothing may follow the trailer, so a statement that
  * returns other columns than its reader expects fails instead of being misread.
  */
@@ -25,14 +44,21 @@ export class BinaryCopyParser {
   private pending?: Buffer;
   private headerDone = false;
   private ended = false;
+  private readonly tuple: CopyFields;
 
   constructor(
     private readonly fields: number,
-    private readonly onTuple: (tuple: CopyTuple) => void,
-  ) {}
+    private readonly onTuple: (tuple: CopyFields) => void,
+  ) {
+    this.tuple = {
+      buffer: Buffer.alloc(0),
+      start: new Int32Array(fields),
+      length: new Int32Array(fields),
+    };
+  }
 
   push(chunk: Buffer): void {
-    let buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     let offset = 0;
     if (!this.headerDone) {
@@ -40,7 +66,7 @@ export class BinaryCopyParser {
         this.pending = buffer;
         return;
       }
-      if (!buffer.subarray(0, SIGNATURE.length).equals(SIGNATURE)) {
+      if (buffer.compare(SIGNATURE, 0, SIGNATURE.length, 0, SIGNATURE.length) !== 0) {
         throw new Error('binary COPY: the stream does not begin with the PGCOPY signature');
       }
       const extension = buffer.readUInt32BE(SIGNATURE.length + 4);
@@ -51,29 +77,17 @@ export class BinaryCopyParser {
       offset = HEADER_BYTES + extension;
       this.headerDone = true;
     }
+    const tuple = this.tuple;
+    tuple.buffer = buffer;
     while (offset < buffer.length) {
       if (this.ended) throw new Error('binary COPY: data after the trailer');
-      const end = this.tupleEnd(buffer, offset);
+      const end = this.read(buffer, offset);
       if (end === undefined) break;
-      if (end === -1) {
-        this.ended = true;
-        offset += 2;
-        continue;
-      }
-      const tuple: CopyTuple = new Array<Buffer | null>(this.fields);
-      let at = offset + 2;
-      for (let i = 0; i < this.fields; i++) {
-        const length = buffer.readInt32BE(at);
-        at += 4;
-        tuple[i] = length === -1 ? null : buffer.subarray(at, (at += length));
-      }
+      // read() marks the trailer as the end, which is no tuple.
+      if (!this.ended) this.onTuple(tuple);
       offset = end;
-      this.onTuple(tuple);
     }
-    if (offset < buffer.length) {
-      buffer = buffer.subarray(offset);
-      this.pending = buffer;
-    }
+    if (offset < buffer.length) this.pending = buffer.subarray(offset);
   }
 
   /** Once the statement has ended: every byte must have been a whole tuple, and the trailer there. */
@@ -83,34 +97,48 @@ export class BinaryCopyParser {
     }
   }
 
-  /** Where the tuple at `offset` ends; -1 for the trailer; undefined when it is not all here. */
-  private tupleEnd(buffer: Buffer, offset: number): number | undefined {
-    if (buffer.length - offset < 2) return undefined;
+  /**
+   * Reads the tuple at `offset` into this.tuple and returns where it ends; at the trailer,
+   * marks the end and returns where the trailer ends; undefined when it is not all here.
+   */
+  private read(buffer: Buffer, offset: number): number | undefined {
+    const available = buffer.length;
+    if (available - offset < 2) return undefined;
     const count = buffer.readInt16BE(offset);
-    if (count === -1) return -1;
+    if (count === -1) {
+      this.ended = true;
+      return offset + 2;
+    }
     if (count !== this.fields) {
       throw new Error(`binary COPY: a tuple of ${count} fields, expected ${this.fields}`);
     }
+    const { start, length } = this.tuple;
     let at = offset + 2;
     for (let i = 0; i < count; i++) {
-      if (buffer.length - at < 4) return undefined;
-      const length = buffer.readInt32BE(at);
-      if (length < -1) throw new Error(`binary COPY: a field of length ${length}`);
-      at += 4 + Math.max(length, 0);
-      if (at > buffer.length) return undefined;
+      if (available - at < 4) return undefined;
+      const bytes = buffer.readInt32BE(at);
+      if (bytes < -1) throw new Error(`binary COPY: a field of length ${bytes}`);
+      at += 4;
+      start[i] = at;
+      length[i] = bytes;
+      if (bytes > 0) at += bytes;
+      if (at > available) return undefined;
     }
     return at;
   }
 }
 
+/** An int8 field at `at` as decimal text (a number's text below 2^53, no BigInt made). */
+export function int8TextAt(buffer: Buffer, at: number): string {
+  const high = buffer.readInt32BE(at);
+  if (high >= 0 && high < 0x200000)
+    return String(high * 0x1_0000_0000 + buffer.readUInt32BE(at + 4));
+  return buffer.readBigInt64BE(at).toString();
+}
+
 /** An int8 field. */
 export function int8Of(field: Buffer): bigint {
   return field.readBigInt64BE(0);
-}
-
-/** An int4 field. */
-export function int4Of(field: Buffer): number {
-  return field.readInt32BE(0);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { JsonItem } from '../common/json-text';
-import { BinaryCopyParser, CopyTuple, int4Of, int8Of } from './binary-copy';
+import { BinaryCopyParser, CopyFields, int8TextAt } from './binary-copy';
 import { CREATED_AT_SQL } from './change-columns';
 
 /** A row of a page: the change as clients receive it, already JSON text, and its position. */
@@ -120,6 +120,8 @@ export function assemblePieces(rows: readonly WirePieceRow[]): WireRow[] {
   return out;
 }
 
+const SLAB_BYTES = 64 * 1024;
+
 /**
  * The rows of piecesOf read by `COPY (…) TO STDOUT (FORMAT binary)`, as they arrive: each
  * wire text stays the bytes PostgreSQL sent (no string, no row object), pieces are put
@@ -138,9 +140,23 @@ export class WireCopyReader {
     this.parser = new BinaryCopyParser(withPageRows ? 7 : 6, (tuple) => this.add(tuple));
   }
 
-  /** For TransactionHost.copyOut: the payload is pg's buffer, so it is copied first. */
+  /** Where the payloads are copied: slabs of about 64 KB, filled in order. */
+  private slab = Buffer.alloc(0);
+  private used = 0;
+
+  /**
+   * For TransactionHost.copyOut: the payload is pg's buffer, which pg reuses, so it is
+   * copied first, into the current slab (one allocation per 64 KB, not one per row).
+   */
   readonly onData = (chunk: Buffer): void => {
-    this.parser.push(Buffer.from(chunk));
+    if (this.slab.length - this.used < chunk.length) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, chunk.length));
+      this.used = 0;
+    }
+    const copy = this.slab.subarray(this.used, this.used + chunk.length);
+    chunk.copy(copy);
+    this.used += chunk.length;
+    this.parser.push(copy);
   };
 
   finish(): WireRow[] {
@@ -148,19 +164,24 @@ export class WireCopyReader {
     return this.rows;
   }
 
-  private add([wire, piece, pieceNo, pieceOf, txId, seq, pageRows]: CopyTuple): void {
-    const position = { txId: int8Of(txId!).toString(), seq: int8Of(seq!).toString() };
-    if (this.withPageRows && this.pageRows === undefined) this.pageRows = Number(int8Of(pageRows!));
-    if (piece === null) {
-      this.rows.push({ wire: wire!, ...position });
+  private add({ buffer, start, length }: CopyFields): void {
+    // Columns: wire, piece, "pieceNo", "pieceOf", "txId", seq, "pageRows".
+    const txId = int8TextAt(buffer, start[4]);
+    const seq = int8TextAt(buffer, start[5]);
+    if (this.withPageRows && this.pageRows === undefined) {
+      this.pageRows = Number(int8TextAt(buffer, start[6]));
+    }
+    if (length[1] === -1) {
+      this.rows.push({ wire: buffer.subarray(start[0], start[0] + length[0]), txId, seq });
       this.pieces = undefined;
       return;
     }
-    if (this.pieces === undefined || !this.pieceOf!.equals(pieceOf!)) {
+    const pieceOf = buffer.subarray(start[3], start[3] + length[3]);
+    if (this.pieces === undefined || !this.pieceOf!.equals(pieceOf)) {
       this.pieces = [];
-      this.pieceOf = pieceOf!;
-      this.rows.push({ wire: this.pieces, ...position });
+      this.pieceOf = pieceOf;
+      this.rows.push({ wire: this.pieces, txId, seq });
     }
-    this.pieces[int4Of(pieceNo!)] = piece;
+    this.pieces[buffer.readInt32BE(start[2])] = buffer.subarray(start[1], start[1] + length[1]);
   }
 }

@@ -203,14 +203,9 @@ describe('BackupService on a real database', () => {
       store.runner.runAsUser({ userId: 'a', spaceIds: [] }, async () => {
         const { horizon, apps } = await repository.exportStart();
         const rows: ChangeRow[] = [];
-        const page = await repository.exportPage({
-          apps,
-          after: START,
-          horizon,
-          maxRows: 50,
-          maxBytes,
-        });
-        for await (const row of page) rows.push(row as ChangeRow);
+        await repository.exportPage({ apps, after: START, horizon, maxRows: 50, maxBytes }, (row) =>
+          rows.push(row),
+        );
         return rows;
       });
     expect((await read(1)).map((r) => r.recordId)).toEqual(['adopted-1']);
