@@ -1,4 +1,10 @@
-import { BinaryCopyParser, CopyTuple, int8Of, sqlLiteral } from '../../src/store/binary-copy';
+import {
+  BinaryCopyParser,
+  CopyTuple,
+  int8Of,
+  sqlLiteral,
+  tupleOf,
+} from '../../src/store/binary-copy';
 import { START } from '../../src/store/log-position';
 import { TransactionHost } from '../../src/store/transaction-host';
 import { seedFromEnv, seededRandom } from '../support/compaction-histories';
@@ -60,7 +66,7 @@ describe(`reads by COPY (SEED=${seed})`, () => {
   const tuplesOf = (chunks: Buffer[], fields: number): CopyTuple[] => {
     const tuples: CopyTuple[] = [];
     const parser = new BinaryCopyParser(fields, (t) =>
-      tuples.push(t.map((f) => f && Buffer.from(f))),
+      tuples.push(tupleOf(t).map((f) => f && Buffer.from(f))),
     );
     for (const chunk of chunks) parser.push(chunk);
     parser.finish();
