@@ -34,9 +34,10 @@ export function tupleOf({ buffer, start, length }: CopyFields): CopyTuple {
 
 /**
  * The tuples of a binary COPY, from its CopyData payloads in order, however they are cut.
- * The tuples' bytes are views of `push`'s input (or of a joined copy when a tuple spans
- * chunks): the caller passes chunks it may keep. Fields are handed on as offsets, so a
- * reader makes an object only of what it keeps. Stricter than a general reader: every
+ * A tuple's bytes are in `push`'s input (or in a joined copy when it spans chunks), valid
+ * only until the callback returns: the driver reuses its buffer, so the bytes of a tuple
+ * cut off at a chunk's end are copied to wait for the next. Fields are handed on as
+ * offsets, so a reader makes an object only of what it keeps. Stricter than a general reader: every
  * tuple must have `fields` fields and nothing may follow the trailer, so a statement that
  * returns other columns than its reader expects fails instead of being misread.
  */
@@ -63,7 +64,7 @@ export class BinaryCopyParser {
     let offset = 0;
     if (!this.headerDone) {
       if (buffer.length < HEADER_BYTES) {
-        this.pending = buffer;
+        this.pending = Buffer.from(buffer);
         return;
       }
       if (buffer.compare(SIGNATURE, 0, SIGNATURE.length, 0, SIGNATURE.length) !== 0) {
@@ -71,7 +72,7 @@ export class BinaryCopyParser {
       }
       const extension = buffer.readUInt32BE(SIGNATURE.length + 4);
       if (buffer.length < HEADER_BYTES + extension) {
-        this.pending = buffer;
+        this.pending = Buffer.from(buffer);
         return;
       }
       offset = HEADER_BYTES + extension;
@@ -87,7 +88,7 @@ export class BinaryCopyParser {
       if (!this.ended) this.onTuple(tuple);
       offset = end;
     }
-    if (offset < buffer.length) this.pending = buffer.subarray(offset);
+    if (offset < buffer.length) this.pending = Buffer.from(buffer.subarray(offset));
   }
 
   /** Once the statement has ended: every byte must have been a whole tuple, and the trailer there. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { JsonItem } from '../common/json-text';
 import { sqlLiteral } from './binary-copy';
 import { ChangeOp } from './change-op';
 import { LogPosition } from './log-position';
@@ -76,6 +77,11 @@ export interface ChangesSinceQuery {
 
 export interface ChangesPage {
   rows: WireRow[];
+  /**
+   * The wire changes of the first `count` rows as JSON items to join by commas: one per
+   * row, or (read by COPY) runs of rows already joined, handed on as the bytes they are.
+   */
+  wire(count: number): JsonItem[];
   /** The byte budget ended the page before `limit` rows or the horizon: more rows follow. */
   truncated: boolean;
   /**
@@ -262,6 +268,7 @@ export class ChangeRepository {
             ', r."pageRows"',
           );
     let rows: WireRow[];
+    let wire: ChangesPage['wire'];
     let pageRows: number | undefined;
     let h: bigint;
     if (q.copy) {
@@ -271,6 +278,7 @@ export class ChangeRepository {
         this.tx.copyOut(`COPY (${sql}) TO STDOUT (FORMAT binary)`, reader.onData),
       ]);
       rows = reader.finish();
+      wire = (count) => reader.wireOf(count);
       pageRows = reader.pageRows;
     } else {
       // One text per combination of the optional filters: a prepared statement of each,
@@ -286,13 +294,15 @@ export class ChangeRepository {
         .join('')}`;
       let pieces: WirePieceRow[];
       [h, pieces] = await Promise.all([horizon, this.tx.query<WirePieceRow>(sql, params, name)]);
-      rows = assemblePieces(pieces);
+      const assembled = assemblePieces(pieces);
+      rows = assembled;
+      wire = (count) => assembled.slice(0, count).map((row) => row.wire);
       if (pieces.length > 0 && pieces[0].pageRows !== undefined) {
         pageRows = Number(pieces[0].pageRows);
       }
     }
     const truncated = pageRows !== undefined && rows.length > 0 && rows.length < pageRows;
-    return { rows, horizon: h, truncated };
+    return { rows, wire, horizon: h, truncated };
   }
 
   /**

@@ -120,19 +120,50 @@ export function assemblePieces(rows: readonly WirePieceRow[]): WireRow[] {
   return out;
 }
 
+/** Rows read by COPY are copied into slabs of this size (a longer row gets one of its own). */
 const SLAB_BYTES = 64 * 1024;
+const COMMA = 0x2c;
+
+/** Wire texts of consecutive rows, joined by commas, in one slab. */
+interface Run {
+  slab: Buffer;
+  start: number;
+  end: number;
+}
+
+/** A row of a COPY page: its position, and where its wire text is (a run's bytes, or pieces). */
+class CopyRow implements WireRow {
+  constructor(
+    readonly txId: string,
+    readonly seq: string,
+    private readonly item: Run | Buffer[],
+    private readonly start: number,
+    readonly end: number,
+    readonly itemIndex: number,
+  ) {}
+
+  get wire(): JsonItem {
+    return Array.isArray(this.item) ? this.item : this.item.slab.subarray(this.start, this.end);
+  }
+}
 
 /**
  * The rows of piecesOf read by `COPY (…) TO STDOUT (FORMAT binary)`, as they arrive: each
- * wire text stays the bytes PostgreSQL sent (no string, no row object), pieces are put
- * together as assemblePieces does. Holds the page and nothing else: each CopyData payload
- * is copied once out of the driver's buffer, and the rows are views of those copies.
+ * wire text is copied once, from the driver's buffer into a slab, right behind the row
+ * before it and a comma. So a page's changes are a few runs of bytes that go to the socket
+ * as they are (`wireOf`): no string, no row object, no second copy. Pieces of a long row
+ * are copied out and put in order as assemblePieces does. Holds the page and nothing else.
  */
 export class WireCopyReader {
-  readonly rows: WireRow[] = [];
+  readonly rows: CopyRow[] = [];
   /** The page's rows before the byte budget (the `"pageRows"` column), when it was read. */
   pageRows?: number;
   private readonly parser: BinaryCopyParser;
+  /** Runs and pieced rows, in the page's order. */
+  private readonly items: (Run | Buffer[])[] = [];
+  private run?: Run;
+  private slab = Buffer.alloc(0);
+  private used = 0;
   private pieces?: Buffer[];
   private pieceOf?: Buffer;
 
@@ -140,28 +171,24 @@ export class WireCopyReader {
     this.parser = new BinaryCopyParser(withPageRows ? 7 : 6, (tuple) => this.add(tuple));
   }
 
-  /** Where the payloads are copied: slabs of about 64 KB, filled in order. */
-  private slab = Buffer.alloc(0);
-  private used = 0;
+  /** For TransactionHost.copyOut: each row is copied out of pg's buffer before this returns. */
+  readonly onData = (chunk: Buffer): void => this.parser.push(chunk);
 
-  /**
-   * For TransactionHost.copyOut: the payload is pg's buffer, which pg reuses, so it is
-   * copied first, into the current slab (one allocation per 64 KB, not one per row).
-   */
-  readonly onData = (chunk: Buffer): void => {
-    if (this.slab.length - this.used < chunk.length) {
-      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, chunk.length));
-      this.used = 0;
-    }
-    const copy = this.slab.subarray(this.used, this.used + chunk.length);
-    chunk.copy(copy);
-    this.used += chunk.length;
-    this.parser.push(copy);
-  };
-
-  finish(): WireRow[] {
+  finish(): CopyRow[] {
     this.parser.finish();
     return this.rows;
+  }
+
+  /** The wire texts of the first `count` rows, as JSON items to join by commas. */
+  wireOf(count: number): JsonItem[] {
+    if (count === 0) return [];
+    const last = this.rows[count - 1];
+    const items: JsonItem[] = this.items
+      .slice(0, last.itemIndex)
+      .map((item) => (Array.isArray(item) ? item : item.slab.subarray(item.start, item.end)));
+    const item = this.items[last.itemIndex];
+    items.push(Array.isArray(item) ? item : item.slab.subarray(item.start, last.end));
+    return items;
   }
 
   private add({ buffer, start, length }: CopyFields): void {
@@ -172,16 +199,35 @@ export class WireCopyReader {
       this.pageRows = Number(int8TextAt(buffer, start[6]));
     }
     if (length[1] === -1) {
-      this.rows.push({ wire: buffer.subarray(start[0], start[0] + length[0]), txId, seq });
       this.pieces = undefined;
+      const bytes = length[0];
+      if (this.run && this.slab.length - this.used > bytes) {
+        this.slab[this.used++] = COMMA;
+      } else {
+        if (this.slab.length - this.used < bytes) {
+          this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
+          this.used = 0;
+        }
+        this.run = { slab: this.slab, start: this.used, end: this.used };
+        this.items.push(this.run);
+      }
+      const from = this.used;
+      this.used += buffer.copy(this.slab, from, start[0], start[0] + bytes);
+      this.run.end = this.used;
+      this.rows.push(new CopyRow(txId, seq, this.run, from, this.used, this.items.length - 1));
       return;
     }
+    // A long row's pieces go between runs: the next short row starts a new run.
+    this.run = undefined;
     const pieceOf = buffer.subarray(start[3], start[3] + length[3]);
     if (this.pieces === undefined || !this.pieceOf!.equals(pieceOf)) {
       this.pieces = [];
-      this.pieceOf = pieceOf;
-      this.rows.push({ wire: this.pieces, txId, seq });
+      this.pieceOf = Buffer.from(pieceOf);
+      this.items.push(this.pieces);
+      this.rows.push(new CopyRow(txId, seq, this.pieces, 0, 0, this.items.length - 1));
     }
-    this.pieces[buffer.readInt32BE(start[2])] = buffer.subarray(start[1], start[1] + length[1]);
+    this.pieces[buffer.readInt32BE(start[2])] = Buffer.from(
+      buffer.subarray(start[1], start[1] + length[1]),
+    );
   }
 }

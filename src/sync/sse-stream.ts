@@ -145,7 +145,7 @@ export class SseStream {
         ),
       );
       this.cursors.set(table, parseSince(page.syncedUntil));
-      if (always || page.changes.length > 0) {
+      if (always || page.count > 0) {
         await this.send('changes', changesEventText(table, page));
         // Live events are the stream's notifications; the catch-up is not.
         if (!always) this.deps.metrics.recordNotificationsSent('sse');

@@ -127,7 +127,7 @@ export class SyncService {
     // The horizon, the page and COMMIT leave together: one round trip.
     this.tx.commitNow();
     const { page } = await reading;
-    this.metrics.recordPull(appId, page.changes.length);
+    this.metrics.recordPull(appId, page.count);
     return syncResponseText(page);
   }
 
@@ -155,12 +155,13 @@ export class SyncService {
       copy,
     });
     const full = page.rows.length > limit || page.truncated;
-    const rows = full ? page.rows.slice(0, limit) : page.rows;
-    const lastRow = rows[rows.length - 1];
+    const count = Math.min(page.rows.length, limit);
+    const lastRow = page.rows[count - 1];
     const last = lastRow && { txId: BigInt(lastRow.txId), seq: BigInt(lastRow.seq) };
     return {
       page: {
-        changes: rows.map((row) => row.wire),
+        changes: page.wire(count),
+        count,
         syncedUntil: nextCursor(request.since, { last, full, horizon: page.horizon }, Date.now()),
         hasMore: full,
       },
