@@ -83,7 +83,8 @@ export class JsonText {
         partBytes += parts[parts.length - 1].length;
         pending = '';
       }
-      if (!Buffer.isBuffer(item) || item.length >= size) {
+      // A run of several changes is long enough to go as it is: joining would copy it again.
+      if (!Buffer.isBuffer(item) || item.length >= size / 4) {
         if (partBytes > 0) yield flushParts();
         if (Buffer.isBuffer(item)) yield item;
         else yield* item as readonly Buffer[];
