@@ -22,8 +22,13 @@ export interface ChangeRow {
   seq: string;
 }
 
-/** created_at as the API writes times: ISO-8601 UTC with microseconds. */
-export const CREATED_AT_SQL = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** A timestamptz column as the API writes times: ISO-8601 UTC with microseconds. */
+export function isoTimeSql(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+/** created_at as the API writes times. */
+export const CREATED_AT_SQL = isoTimeSql('created_at');
 
 /** The columns of sync_changes as ChangeRow names them, in ChangeRow's order. */
 export const CHANGE_COLUMNS: readonly [sql: string, name: keyof ChangeRow][] = [
