@@ -5,6 +5,7 @@ import {
   sqlLiteral,
   tupleOf,
 } from '../../src/store/binary-copy';
+import { textOf } from '../../src/common/json-text';
 import { START } from '../../src/store/log-position';
 import { TransactionHost } from '../../src/store/transaction-host';
 import { seedFromEnv, seededRandom } from '../support/compaction-histories';
@@ -177,6 +178,39 @@ describe(`reads by COPY (SEED=${seed})`, () => {
     expect(() => tuplesOf([whole.subarray(0, whole.length - 2)], 3)).toThrow(/trailer/);
     expect(() => tuplesOf([whole], 2)).toThrow(/fields/);
     expect(() => tuplesOf([Buffer.from('not a copy stream at all')], 3)).toThrow(/signature/);
+  });
+
+  it('hands any first n changes of a page on as runs of bytes, long rows in pieces between them', async () => {
+    const userId = 'copy-runs';
+    const long = (n: number) => 'ü€😀'.repeat(9000 + n * 3000);
+    await store.runner.runAsUser({ userId, spaceIds: [] }, () =>
+      store.changes.insertBatch(
+        Array.from({ length: 12 }, (_, i) =>
+          newChange({
+            recordId: `run-${i}`,
+            data: { text: i % 4 === 2 ? long(i) : `short ${i}`, n: i },
+          }),
+        ),
+      ),
+    );
+    const read = (copy: boolean) =>
+      store.runner.runAsUser({ userId, spaceIds: [] }, () =>
+        store.changes.changesSince({ appId: 'todo', after: START, limit: 100, copy }),
+      );
+    const [copied, prepared] = [await read(true), await read(false)];
+    const expected = prepared.rows.map((r) => JSON.parse(textOf(r.wire)) as unknown);
+    expect(expected).toHaveLength(12);
+    // Long rows (a fifth of them) came as pieces, and the short ones around them as runs.
+    expect(copied.rows.filter((r) => Array.isArray(r.wire))).toHaveLength(3);
+    for (let n = 0; n <= 12; n++) {
+      const items = copied.wire(n);
+      expect(items.length).toBeLessThanOrEqual(n);
+      const joined = JSON.parse(`[${items.map(textOf).join(',')}]`) as unknown[];
+      expect({ n, joined }).toEqual({ n, joined: expected.slice(0, n) });
+    }
+    expect(copied.rows.map((r) => [r.txId, r.seq])).toEqual(
+      prepared.rows.map((r) => [r.txId, r.seq]),
+    );
   });
 
   it('fails the read when a statement before the COPY failed, and the transaction with it', async () => {
