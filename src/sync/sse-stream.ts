@@ -132,6 +132,9 @@ export class SseStream {
 
   /** Reads a collection until it is caught up (the gate told of nothing the read cannot see). */
   private async catchUp(table: string, always: boolean): Promise<void> {
+    // The opening catch-up, and any page after a full one, may be large: read by COPY. A
+    // notification's read is mostly a few rows, where the prepared statement is cheaper.
+    let copy = always;
     while (!this.closed) {
       const { page } = await this.deps.runner.runAsUser(this.user, () =>
         this.deps.sync.read(
@@ -141,9 +144,10 @@ export class SseStream {
             since: this.cursors.get(table)!,
             clientId: this.request.clientId,
           },
-          { copy: true },
+          { copy },
         ),
       );
+      copy = true;
       this.cursors.set(table, parseSince(page.syncedUntil));
       if (always || page.count > 0) {
         await this.send('changes', changesEventText(table, page));
