@@ -3,7 +3,7 @@
  *   npx ts-node --transpile-only bench/backup-memory.ts
  * Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/postgres)
  * to create a throw-away database, seeds it as the superuser, then runs the
- * service's BackupService (export to a file, wipe, import from it) and samples
+ * service's backup services (export to a file, wipe, import from it) and samples
  * process.memoryUsage() every 10 ms. Fails (exit 1) when the export's heap
  * growth reaches 64 MB, the bound of issue 6.
  */
@@ -18,7 +18,8 @@ import { Client } from 'pg';
 import { setFlagsFromString } from 'v8';
 import { runInNewContext } from 'vm';
 import { AppModule } from '../src/app.module';
-import { BackupService } from '../src/backup/backup.service';
+import { BackupExportService } from '../src/backup/backup-export.service';
+import { BackupImportService } from '../src/backup/backup-import.service';
 import { loadConfig } from '../src/config/app-config';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
@@ -92,7 +93,6 @@ async function main(): Promise<void> {
       logger: ['error'],
     });
     await context.init();
-    const backup = context.get(BackupService);
 
     await seeder.connect();
     const seedStart = Date.now();
@@ -119,14 +119,16 @@ async function main(): Promise<void> {
     );
     console.log(`seeded ${ROWS} rows in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
 
+    const exporter = context.get(BackupExportService);
+    const importer = context.get(BackupImportService);
     const exported = await measure(() =>
-      backup.exportArchive({ userId: USER, spaceIds: [] }, createWriteStream(file)),
+      exporter.exportArchive({ userId: USER, spaceIds: [] }, createWriteStream(file)),
     );
     const archiveMb = (await stat(file)).size / MB;
 
     await seeder.query('DELETE FROM sync_changes');
     const imported = await measure(() =>
-      backup.importFile({ userId: USER, spaceIds: [], membershipsAvailable: true }, file),
+      importer.importFile({ userId: USER, spaceIds: [], membershipsAvailable: true }, file),
     );
     if (imported.result.inserted !== ROWS) {
       throw new Error(`import inserted ${imported.result.inserted} of ${ROWS} rows`);

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite of issue 8: `npm run bench` (full, under 10 min) or
  * `npm run bench -- --quick` (under 2 min). Options: --only=push,small,pull,
- * fanout,instances,idle,export,bigpages; --profile (V8 CPU profile of the service, summarised).
+ * fanout,instances,idle,export,compact,bigpages,largepush; --profile (V8 CPU profile of the service, summarised).
  * See docs/performance.md.
  */
 import 'reflect-metadata';
@@ -27,6 +27,7 @@ import { pushScenario } from './scenarios/push';
 import { smallPushScenario } from './scenarios/small-push';
 import { bigPagesScenario } from './scenarios/big-pages';
 import { crossInstanceScenario } from './scenarios/cross-instance';
+import { largePushScenario } from './scenarios/large-push';
 
 const SCENARIOS: Scenario[] = [
   pushScenario,
@@ -38,6 +39,7 @@ const SCENARIOS: Scenario[] = [
   exportScenario,
   compactionScenario,
   bigPagesScenario,
+  largePushScenario,
 ];
 
 const RESULTS = join(ROOT, 'bench/results');
@@ -56,7 +58,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg.startsWith('--only=')) options.only = new Set(arg.slice(7).split(','));
     else if (arg === '--help' || arg === '-h') {
       console.log(
-        'npm run bench [-- --quick] [--only=push,small,pull,fanout,instances,idle,export,bigpages] [--profile]',
+        'npm run bench [-- --quick] [--only=push,small,pull,fanout,instances,idle,export,compact,bigpages,largepush] [--profile]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);

@@ -1,4 +1,7 @@
 import type { ClientBase } from 'pg';
+import QueryStream from 'pg-query-stream';
+import type { Readable } from 'stream';
+import { CHANGE_SELECT } from '../../src/store/change-columns';
 import { ChangeRepository } from '../../src/store/change.repository';
 import type { TransactionHost } from '../../src/store/transaction-host';
 
@@ -26,6 +29,21 @@ export function rawRepository(
     },
   };
   return new ChangeRepository(host as unknown as TransactionHost);
+}
+
+/**
+ * Every change of `userId`, oldest first, through a server-side cursor in batches: the
+ * export's raw reference (the rows a plain client reads, decoded by pg). The caller has
+ * opened the user transaction on `client`.
+ */
+export function streamAllForUser(client: ClientBase, userId: string, batchSize = 1000): Readable {
+  return client.query(
+    new QueryStream(
+      `SELECT ${CHANGE_SELECT} FROM sync_changes WHERE user_id = $1 ORDER BY tx_id, seq`,
+      [userId],
+      { batchSize },
+    ),
+  );
 }
 
 interface PlanNode {

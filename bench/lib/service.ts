@@ -130,10 +130,16 @@ export class ServiceProcess {
 
   /** User + system CPU time the service has used so far, in seconds. */
   cpuSeconds(): number {
+    const { user, system } = this.cpuSplit();
+    return user + system;
+  }
+
+  /** CPU seconds in the process (user) and in the kernel for it (system: its socket I/O, …). */
+  cpuSplit(): { user: number; system: number } {
     const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After "(comm)": state is field 0, utime field 11, stime field 12.
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
   }
 
   /** Soft limit of open files the service runs with. */

@@ -6,7 +6,7 @@ import * as yauzl from 'yauzl';
 import { row, Scenario, ScenarioResult } from '../lib/context';
 import { HttpClient } from '../lib/http';
 import { connect, userTransaction } from '../lib/raw';
-import { rawRepository } from '../lib/repository';
+import { streamAllForUser } from '../lib/repository';
 import { fmt, fmtRatio, mb, nowMs } from '../lib/stats';
 
 const TARGET_RATE = 50_000;
@@ -92,7 +92,7 @@ export const exportScenario: Scenario = {
     try {
       const begin = nowMs();
       await userTransaction(client, ctx.rlsRole, userId, async () => {
-        const stream = await rawRepository(client, userId).streamAllForUser();
+        const stream = streamAllForUser(client, userId);
         for await (const _row of stream) rawRows++;
       });
       rawSeconds = (nowMs() - begin) / 1000;

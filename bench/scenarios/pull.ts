@@ -28,7 +28,7 @@ export const pullScenario: Scenario = {
     let serviceMs = 0;
     let bytes = 0;
     ctx.log(`pull: service, ${repeats} catch-ups of ${expected} rows`);
-    const cpuBefore = ctx.service.cpuSeconds();
+    const cpuBefore = ctx.service.cpuSplit();
     try {
       for (let r = 0; r < repeats; r++) {
         const seen = new Set<string>();
@@ -65,7 +65,10 @@ export const pullScenario: Scenario = {
       await http.close();
     }
     // The service's own work per page (process CPU): steadier than latency on a shared machine.
-    const cpuMsPerPage = ((ctx.service.cpuSeconds() - cpuBefore) * 1000) / pageMs.length;
+    const cpuAfter = ctx.service.cpuSplit();
+    const userMsPerPage = ((cpuAfter.user - cpuBefore.user) * 1000) / pageMs.length;
+    const systemMsPerPage = ((cpuAfter.system - cpuBefore.system) * 1000) / pageMs.length;
+    const cpuMsPerPage = userMsPerPage + systemMsPerPage;
 
     ctx.log('pull: the same statements raw over pg');
     const client = await connect(ctx.db.url);
@@ -164,7 +167,7 @@ export const pullScenario: Scenario = {
           scenario: '',
           metric: 'service CPU per page ms',
           service: fmt(cpuMsPerPage, 2),
-          reference: 'process CPU over the catch-ups ÷ pages',
+          reference: `process CPU over the catch-ups ÷ pages (user ${fmt(userMsPerPage, 2)}, kernel ${fmt(systemMsPerPage, 2)})`,
         }),
       ],
       notes,
@@ -178,7 +181,14 @@ export const pullScenario: Scenario = {
         firstPagesMs: firstPages,
         lastPagesMs: lastPages,
         plan,
-        service: { pageMs: s, rowsPerSecond: serviceRate, rows: serviceRows, cpuMsPerPage },
+        service: {
+          pageMs: s,
+          rowsPerSecond: serviceRate,
+          rows: serviceRows,
+          cpuMsPerPage,
+          userMsPerPage,
+          systemMsPerPage,
+        },
         raw: { pageMs: raw, rowsPerSecond: rawRate, rows: rawRows },
       },
     };

@@ -1,7 +1,7 @@
 import { PassThrough, Readable, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { ZipFile } from 'yazl';
-import { ChangeRow } from '../store/change.repository';
+import { ChangeRow } from '../store/change-columns';
 import { LogPosition } from '../store/log-position';
 import {
   BackupManifest,

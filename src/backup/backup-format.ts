@@ -9,7 +9,8 @@ import {
 import { MAX_BODY_BYTES } from '../common/wire-rules';
 import { compileValidation } from '../common/compiled-validation';
 import { validationMessages } from '../common/wire-validators';
-import { ChangeRow, NewChange } from '../store/change.repository';
+import { ChangeRow } from '../store/change-columns';
+import { NewChange } from '../store/change.repository';
 import type { ChangeOp } from '../store/change-op';
 import { BackupEventDto, toBackupEventDto } from './backup-event.dto';
 

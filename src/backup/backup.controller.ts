@@ -8,7 +8,8 @@ import { ApiErrorResponse, ApiErrorResponses } from '../openapi/api-error-respon
 import { USER_TOKEN_AUTH } from '../openapi/security-schemes';
 import { MembershipGuard } from '../spaces/membership.guard';
 import { archiveFileName } from './backup-format';
-import { BackupService, ImportResult } from './backup.service';
+import { BackupExportService } from './backup-export.service';
+import { BackupImportService, ImportResult } from './backup-import.service';
 
 const ARCHIVE = { type: 'string', format: 'binary' } as const;
 
@@ -23,7 +24,10 @@ const ARCHIVE = { type: 'string', format: 'binary' } as const;
 @ApiErrorResponses(401)
 @ApiErrorResponse(503, 'Database unavailable; see Retry-After')
 export class BackupController {
-  constructor(private readonly backup: BackupService) {}
+  constructor(
+    private readonly exporter: BackupExportService,
+    private readonly importer: BackupImportService,
+  ) {}
 
   /** The caller's whole change log as a zip, streamed while it is read. */
   @Get('export')
@@ -34,7 +38,7 @@ export class BackupController {
     schema: ARCHIVE,
   })
   async export(@CurrentUser() user: AuthenticatedUser, @Res() res: Response): Promise<void> {
-    await this.backup.exportArchive(user, res, () => {
+    await this.exporter.exportArchive(user, res, () => {
       res.status(200).set({
         'Content-Type': 'application/zip',
         'Content-Disposition': `attachment; filename="${archiveFileName(user.userId, new Date())}"`,
@@ -80,6 +84,6 @@ export class BackupController {
     @Headers('content-length') contentLength?: string,
   ): Promise<ImportResult> {
     const declared = contentLength !== undefined ? Number(contentLength) : undefined;
-    return this.backup.importUpload(user, req, Number.isFinite(declared) ? declared : undefined);
+    return this.importer.importUpload(user, req, Number.isFinite(declared) ? declared : undefined);
   }
 }

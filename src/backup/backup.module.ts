@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { BackupController } from './backup.controller';
 import { BackupRepository } from './backup.repository';
-import { BackupService } from './backup.service';
+import { BackupExportService } from './backup-export.service';
+import { BackupImportService } from './backup-import.service';
 
 @Module({
   controllers: [BackupController],
-  providers: [BackupService, BackupRepository],
-  exports: [BackupService],
+  providers: [BackupExportService, BackupImportService, BackupRepository],
+  exports: [BackupExportService, BackupImportService],
 })
 export class BackupModule {}

@@ -1,7 +1,44 @@
-import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  PayloadTooLargeException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import { createWriteStream } from 'fs';
+import { mkdtemp, rm } from 'fs/promises';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
+
+/**
+ * An uploaded archive spooled to a temporary file (never whole in memory), `use`d, then
+ * removed whatever happened. Refused before a byte is read when the declared length is
+ * over `maxBytes`, or when the body was consumed already (a JSON content type).
+ */
+export async function withSpooledUpload<T>(
+  upload: Readable,
+  maxBytes: number,
+  declaredBytes: number | undefined,
+  use: (path: string) => Promise<T>,
+): Promise<T> {
+  if (declaredBytes !== undefined && declaredBytes > maxBytes) {
+    throw new PayloadTooLargeException(
+      `The archive exceeds ${maxBytes} bytes (BACKUP_IMPORT_MAX_BYTES)`,
+    );
+  }
+  if (upload.readableEnded) {
+    // express.json() consumed it: a JSON content type.
+    throw new UnsupportedMediaTypeException('Send the archive as application/zip');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'sync-backup-'));
+  try {
+    const path = join(dir, 'upload.mana');
+    await spoolUpload(upload, path, maxBytes);
+    return await use(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * Copies an upload to a new file (mode 0600) without holding it in memory,

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { createWriteStream } from 'fs';
 import { BackupRepository } from '../backup/backup.repository';
-import { BackupService } from '../backup/backup.service';
+import { BackupExportService } from '../backup/backup-export.service';
+import { BackupImportService } from '../backup/backup-import.service';
 import { loadConfig } from '../config/app-config';
 import { ChangeFeedModule } from '../realtime/change-feed.module';
 import { MembershipProvider } from '../spaces/membership-provider';
@@ -10,7 +11,7 @@ import { CliCommand, parseCliArgs, USAGE } from './backup-cli-args';
 import { createCliContext, errorMessage } from './cli.module';
 
 /**
- * Operators' entry to the same BackupService the endpoints use:
+ * Operators' entry to the same backup services the endpoints use:
  *   npm run backup -- export --user <id> --out file.mana
  *   npm run backup -- import --user <id> --in file.mana
  * Configured by the service's environment (DATABASE_URL, MANA_AUTH_URL, ...),
@@ -22,14 +23,15 @@ async function run(cli: CliCommand): Promise<string> {
   const context = await createCliContext(config, {
     // An import's hints reach running instances through the change feed, as the endpoint's do.
     imports: [SpacesModule.forRoot(), ChangeFeedModule],
-    providers: [BackupService, BackupRepository],
+    providers: [BackupExportService, BackupImportService, BackupRepository],
   });
   try {
-    const backup = context.get(BackupService);
     if (cli.command === 'export') {
       const out = createWriteStream(cli.file);
       try {
-        const manifest = await backup.exportArchive({ userId: cli.userId, spaceIds: [] }, out);
+        const manifest = await context
+          .get(BackupExportService)
+          .exportArchive({ userId: cli.userId, spaceIds: [] }, out);
         return `exported ${manifest.eventCount} events of user ${cli.userId} to ${cli.file} (sha256 ${manifest.eventsSha256})`;
       } catch (error) {
         throw new Error(
@@ -42,7 +44,7 @@ async function run(cli: CliCommand): Promise<string> {
     }
     // Same space rule as the endpoint: memberships decide into which shared spaces rows may go back.
     const memberships = await context.get(MembershipProvider).membershipsOf(cli.userId);
-    const result = await backup.importFile(
+    const result = await context.get(BackupImportService).importFile(
       {
         userId: cli.userId,
         spaceIds: memberships.spaceIds,

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { HORIZON_SQL, WIRE_CHANGE_SQL } from '../store/change.repository';
+import { HORIZON_SQL } from '../store/change.repository';
+import { WIRE_CHANGE_SQL } from '../store/wire-projection';
+import { isoTimeSql } from '../store/change-columns';
 import { TransactionHost } from '../store/transaction-host';
 import type { LoggedChange, WireChange } from './device-merge';
 
@@ -32,16 +34,12 @@ export interface RemovalTally {
   lastAt: string | null;
 }
 
-/** created_at as the API writes times: ISO-8601 UTC with microseconds. */
-const TIME = (column: string): string =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
 /** Rows the scope may read; RLS holds this anyway, the filter is defense in depth. */
 const READABLE = `(user_id = $1 OR (space_id IS NOT NULL AND space_id = ANY($2::text[])))`;
 
 /** A logged change: the wire projection (what a device receives) and what the log knows of it. */
 const LOGGED_COLUMNS = `id::text AS "eventId", tx_id::text AS "txId", seq::text AS seq,
-  ${TIME('created_at')} AS "createdAt", client_id AS "clientId", user_id AS "userId",
+  ${isoTimeSql('created_at')} AS "createdAt", client_id AS "clientId", user_id AS "userId",
   space_id AS "spaceId", origin, (${WIRE_CHANGE_SQL})::json AS wire, record_id AS "recordId"`;
 
 type LoggedRow = Omit<LoggedChange, 'actor'> & { recordId: string };
@@ -64,7 +62,7 @@ export class InspectRepository {
     const rows = await this.tx.query<CollectionSummary & { rows: string; records: string }>(
       `SELECT app_id AS "appId", table_name AS collection, count(*)::text AS rows,
               count(DISTINCT record_id)::text AS records,
-              ${TIME('max(created_at)')} AS "lastChangeAt",
+              ${isoTimeSql('max(created_at)')} AS "lastChangeAt",
               coalesce(array_agg(DISTINCT space_id ORDER BY space_id)
                          FILTER (WHERE space_id IS NOT NULL), '{}') AS spaces
          FROM sync_changes
@@ -133,7 +131,7 @@ export class InspectRepository {
     }>(
       `SELECT coalesce(sum(rows_removed), 0)::text AS "rowsRemoved",
               coalesce(sum(fields_stripped), 0)::text AS "fieldsStripped",
-              ${TIME('max(updated_at)')} AS "lastAt"
+              ${isoTimeSql('max(updated_at)')} AS "lastAt"
          FROM sync_compaction_removals
         WHERE ${READABLE} AND app_id = $3 AND table_name = $4 AND record_id = $5`,
       [...this.scopeParams(), appId, collection, recordId],
@@ -149,7 +147,7 @@ export class InspectRepository {
   async changeTimes(appId: string, eventIds: readonly string[]): Promise<ChangeTime[]> {
     return this.tx.query<ChangeTime>(
       `SELECT id::text AS "eventId", table_name AS collection, record_id AS "recordId",
-              client_id AS "clientId", ${TIME('created_at')} AS "createdAt"
+              client_id AS "clientId", ${isoTimeSql('created_at')} AS "createdAt"
          FROM sync_changes
         WHERE ${READABLE} AND app_id = $3 AND id = ANY($4::uuid[])
         ORDER BY tx_id, seq`,

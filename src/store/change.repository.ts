@@ -1,13 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import type { Readable } from 'stream';
-import QueryStream from 'pg-query-stream';
-import type { PoolClient } from 'pg';
-import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
+import type { JsonItem } from '../common/json-text';
+import { sqlLiteral } from './binary-copy';
 import { ChangeOp } from './change-op';
 import { LogPosition } from './log-position';
 import { RlsScope, TransactionHost } from './transaction-host';
-import { endOnFailedCursor } from './driver-internals';
-import type { JsonItem } from '../common/json-text';
+import {
+  assemblePieces,
+  piecesOf,
+  WIRE_COLUMNS,
+  WireCopyReader,
+  WirePieceRow,
+  WireRow,
+} from './wire-projection';
 
 /** A change ready to be appended; `userId` comes from the transaction's scope, never from here. */
 export interface NewChange {
@@ -26,27 +30,6 @@ export interface NewChange {
   origin: string | null;
   /** Only for restores: keeps the original time. */
   createdAt?: string;
-}
-
-export interface ChangeRow {
-  id: string;
-  appId: string;
-  tableName: string;
-  recordId: string;
-  userId: string;
-  op: ChangeOp;
-  data: Record<string, unknown> | null;
-  fieldMeta: Record<string, string> | null;
-  clientId: string;
-  /** ISO-8601 UTC with microseconds, exactly as stored. */
-  createdAt: string;
-  schemaVersion: number;
-  spaceId: string | null;
-  actor: unknown;
-  origin: string | null;
-  /** Cursor position of the row (bigints as decimal strings). */
-  txId: string;
-  seq: string;
 }
 
 export interface InsertedBatch {
@@ -82,23 +65,23 @@ export interface ChangesSinceQuery {
    * statement; else the read sends one itself, in the same round trip.
    */
   horizon?: Promise<bigint>;
+  /**
+   * Read by `COPY (…) TO STDOUT (FORMAT binary)`: each wire change arrives as the bytes
+   * PostgreSQL sent, never a string or a row object (WireCopyReader). A COPY is planned
+   * each time (it cannot be prepared): for large pages (a catch-up), where the rows cost
+   * far more than a plan. Otherwise a prepared statement, planned once per connection: for
+   * small pages (a push's answer), where planning would cost more than the rows.
+   */
+  copy?: boolean;
 }
-
-/** A row of a page: the change as clients receive it, already JSON text, and its position. */
-export interface WireRow {
-  /** The wire change (WIRE_CHANGE_SQL), never parsed in JavaScript; a large one as UTF-8 pieces. */
-  wire: JsonItem;
-  txId: string;
-  seq: string;
-}
-
-/** A wire change longer than this many bytes is read as pieces of this size (see piecesOf). */
-export const WIRE_PIECE_BYTES = 64 * 1024;
-/** A row without payload_bytes stored in more than this is read in pieces (see piecesOf). */
-const STORED_WHOLE_BYTES = 2048;
 
 export interface ChangesPage {
   rows: WireRow[];
+  /**
+   * The wire changes of the first `count` rows as JSON items to join by commas: one per
+   * row, or (read by COPY) runs of rows already joined, handed on as the bytes they are.
+   */
+  wire(count: number): JsonItem[];
   /** The byte budget ended the page before `limit` rows or the horizon: more rows follow. */
   truncated: boolean;
   /**
@@ -107,50 +90,6 @@ export interface ChangesPage {
    */
   horizon: bigint;
 }
-
-/** created_at as the API writes times: ISO-8601 UTC with microseconds. */
-const CREATED_AT_SQL = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
-const COLUMNS = `id, app_id AS "appId", table_name AS "tableName", record_id AS "recordId",
-  user_id AS "userId", op, data, field_meta AS "fieldMeta", client_id AS "clientId",
-  ${CREATED_AT_SQL} AS "createdAt", schema_version AS "schemaVersion", space_id AS "spaceId",
-  actor, origin, tx_id AS "txId", seq`;
-
-/**
- * A row as clients receive it (the protocol's server→client projection), built as JSON
- * text by PostgreSQL so that JavaScript neither parses the record nor stringifies it
- * again. Keys in the protocol's order; `spaceId`, `actor` (also a JSON null) and `origin`
- * only when set. insert → `data` (none: `{}`); update → `fields` rebuilt from data and
- * field_meta as `{value, at}`, `at` being the row's created_at where field_meta has no
- * time; delete → `deletedAt` when data holds one as a string (else a hard delete).
- * Record values are jsonb's own text. test/integration/wire-projection.spec.ts holds it
- * equal to the reference projection in JavaScript.
- */
-export const WIRE_CHANGE_SQL = `'{"eventId":' || to_json(id::text)::text
-  || ',"schemaVersion":' || schema_version::text
-  || ',"table":' || to_json(table_name)::text
-  || ',"id":' || to_json(record_id)::text
-  || ',"op":' || to_json(op)::text
-  || CASE op
-       WHEN 'insert' THEN ',"data":' || coalesce(nullif(data, 'null'::jsonb), '{}'::jsonb)::text
-       WHEN 'update' THEN ',"fields":' || coalesce(
-         (SELECT '{' || string_agg(to_json(f.key)::text || ':{"value":' || f.value::text
-                   || ',"at":' || coalesce(nullif(field_meta -> f.key, 'null'::jsonb)::text,
-                                           to_json(${CREATED_AT_SQL})::text)
-                   || '}', ',') || '}'
-            FROM jsonb_each(CASE WHEN jsonb_typeof(data) = 'object' THEN data END) f),
-         '{}')
-       ELSE CASE WHEN jsonb_typeof(data -> 'deletedAt') = 'string'
-                 THEN ',"deletedAt":' || (data -> 'deletedAt')::text ELSE '' END
-     END
-  || coalesce(',"spaceId":' || to_json(space_id)::text, '')
-  || CASE WHEN actor IS NULL OR actor = 'null'::jsonb THEN '' ELSE ',"actor":' || actor::text END
-  || coalesce(',"origin":' || to_json(origin)::text, '')
-  || '}'`;
-
-/** The columns WIRE_CHANGE_SQL reads, and the position. */
-const WIRE_COLUMNS = `id, schema_version, table_name, record_id, op, data, field_meta, created_at,
-  space_id, actor, origin, tx_id AS "txId", seq`;
 
 /**
  * The oldest transaction of this database that may still add rows: the smallest
@@ -269,19 +208,31 @@ export class ChangeRepository {
     const { userId, spaceIds } = this.tx.scope;
     // Sent now, so that the page statement below goes out right behind it.
     const horizon = q.horizon ?? this.readHorizon();
-    const params: unknown[] = [userId, q.appId, q.after.txId.toString(), q.after.seq.toString()];
-    const param = (value: unknown): string => `$${params.push(value)}`;
+    // Bound parameters for a prepared statement; literals for a COPY, which takes none.
+    const params: unknown[] = [];
+    const param = (value: unknown, literal: () => string): string =>
+      q.copy ? literal() : `$${params.push(value)}`;
+    const user = param(userId, () => sqlLiteral.text(userId));
     const filters = [
-      'app_id = $2',
-      '(tx_id, seq) > ($3::bigint, $4::bigint)',
+      `app_id = ${param(q.appId, () => sqlLiteral.text(q.appId))}`,
+      `(tx_id, seq) > (${param(q.after.txId.toString(), () => sqlLiteral.bigint(q.after.txId))}::bigint, ${param(q.after.seq.toString(), () => sqlLiteral.bigint(q.after.seq))}::bigint)`,
       `tx_id < current_setting('${READ_HORIZON}')::bigint`,
     ];
-    if (q.tableName !== undefined) filters.push(`table_name = ${param(q.tableName)}`);
-    if (q.createdAfter !== undefined) {
-      filters.push(`created_at > ${param(q.createdAfter)}::timestamptz`);
+    const { tableName, createdAfter, excludeClientId, maxBytes } = q;
+    if (tableName !== undefined) {
+      filters.push(`table_name = ${param(tableName, () => sqlLiteral.text(tableName))}`);
     }
-    if (q.excludeClientId !== undefined) filters.push(`client_id <> ${param(q.excludeClientId)}`);
-    const limit = param(q.limit);
+    if (createdAfter !== undefined) {
+      filters.push(
+        `created_at > ${param(createdAfter, () => sqlLiteral.text(createdAfter))}::timestamptz`,
+      );
+    }
+    if (excludeClientId !== undefined) {
+      filters.push(
+        `client_id <> ${param(excludeClientId, () => sqlLiteral.text(excludeClientId))}`,
+      );
+    }
+    const limit = param(q.limit, () => sqlLiteral.integer(q.limit));
     // Rows stored before payload_bytes existed count with their stored size (a NULL
     // column counts 0: a NULL size would drop the row from the running sum's page).
     const branch = (owner: string): string =>
@@ -296,49 +247,62 @@ export class ChangeRepository {
     // stops after LIMIT rows (an OR in one WHERE would read and sort all of them).
     const page =
       spaceIds.length === 0
-        ? branch('user_id = $1')
+        ? branch(`user_id = ${user}`)
         : `SELECT * FROM (
-             (${branch('user_id = $1')})
+             (${branch(`user_id = ${user}`)})
              UNION ALL
-             (${branch(`space_id = ANY(${param(spaceIds)}::text[]) AND user_id <> $1`)})
+             (${branch(`space_id = ANY(${param(spaceIds, () => sqlLiteral.textArray(spaceIds))}::text[]) AND user_id <> ${user}`)})
            ) page ORDER BY "txId", seq LIMIT ${limit}`;
-    // One text per combination of the optional filters: a prepared statement of each,
-    // planned once per connection (planning the page took about 4 times its execution).
-    const name = `sync_page_${[
-      q.tableName,
-      q.createdAfter,
-      q.excludeClientId,
-      spaceIds.length > 0 || undefined,
-      q.maxBytes,
-    ]
-      .map((option) => (option === undefined ? 0 : 1))
-      .join('')}`;
-    // The wire text is built last, for the rows returned only.
-    if (q.maxBytes === undefined) {
-      const [h, rows] = await Promise.all([
-        horizon,
-        this.tx.query<WirePieceRow>(
-          piecesOf(`SELECT * FROM (${page}) page ORDER BY "txId", seq`),
-          params,
-          name,
-        ),
-      ]);
-      return { rows: assemblePieces(rows), horizon: h, truncated: false };
-    }
     // The running sum needs only the sizes: the rows past the budget are never detoasted.
-    const sized = `SELECT * FROM (
-        SELECT page.*, sum(bytes) OVER (ORDER BY "txId", seq) - bytes AS "bytesBefore",
-               count(*) OVER () AS "pageRows"
-          FROM (${page}) page) sized
-      WHERE "bytesBefore" < ${param(q.maxBytes)}
-      ORDER BY "txId", seq`;
-    const [h, pieces] = await Promise.all([
-      horizon,
-      this.tx.query<WirePieceRow>(piecesOf(sized, ', r."pageRows"'), params, name),
-    ]);
-    const rows = assemblePieces(pieces);
-    const truncated = rows.length > 0 && rows.length < Number(pieces[0].pageRows);
-    return { rows, horizon: h, truncated };
+    // The wire text is built last, for the rows returned only.
+    const sql =
+      maxBytes === undefined
+        ? piecesOf(`SELECT * FROM (${page}) page ORDER BY "txId", seq`)
+        : piecesOf(
+            `SELECT * FROM (
+               SELECT page.*, sum(bytes) OVER (ORDER BY "txId", seq) - bytes AS "bytesBefore",
+                      count(*) OVER () AS "pageRows"
+                 FROM (${page}) page) sized
+             WHERE "bytesBefore" < ${param(maxBytes, () => sqlLiteral.integer(maxBytes))}
+             ORDER BY "txId", seq`,
+            ', r."pageRows"',
+          );
+    let rows: WireRow[];
+    let wire: ChangesPage['wire'];
+    let pageRows: number | undefined;
+    let h: bigint;
+    if (q.copy) {
+      const reader = new WireCopyReader(maxBytes !== undefined);
+      [h] = await Promise.all([
+        horizon,
+        this.tx.copyOut(`COPY (${sql}) TO STDOUT (FORMAT binary)`, reader.onData),
+      ]);
+      rows = reader.finish();
+      wire = (count) => reader.wireOf(count);
+      pageRows = reader.pageRows;
+    } else {
+      // One text per combination of the optional filters: a prepared statement of each,
+      // planned once per connection (planning the page took about 4 times its execution).
+      const name = `sync_page_${[
+        tableName,
+        createdAfter,
+        excludeClientId,
+        spaceIds.length > 0 || undefined,
+        maxBytes,
+      ]
+        .map((option) => (option === undefined ? 0 : 1))
+        .join('')}`;
+      let pieces: WirePieceRow[];
+      [h, pieces] = await Promise.all([horizon, this.tx.query<WirePieceRow>(sql, params, name)]);
+      const assembled = assemblePieces(pieces);
+      rows = assembled;
+      wire = (count) => assembled.slice(0, count).map((row) => row.wire);
+      if (pieces.length > 0 && pieces[0].pageRows !== undefined) {
+        pageRows = Number(pieces[0].pageRows);
+      }
+    }
+    const truncated = pageRows !== undefined && rows.length > 0 && rows.length < pageRows;
+    return { rows, wire, horizon: h, truncated };
   }
 
   /**
@@ -353,85 +317,4 @@ export class ChangeRepository {
     );
     return BigInt(row.horizon);
   }
-
-  /**
-   * Every change of the scope's user, oldest first, as a stream read through a
-   * server-side cursor: memory stays flat whatever the row count.
-   */
-  async streamAllForUser(batchSize = 1000): Promise<Readable> {
-    const { userId } = this.tx.scope;
-    const queryRunner = this.tx.manager.queryRunner as PostgresQueryRunner;
-    const client = (await queryRunner.connect()) as PoolClient;
-    const stream = new QueryStream(
-      `SELECT ${COLUMNS} FROM sync_changes WHERE user_id = $1 ORDER BY tx_id, seq`,
-      [userId],
-      { batchSize },
-    );
-    return client.query(endOnFailedCursor(stream));
-  }
-}
-
-/** A row of piecesOf: a whole wire text, or one piece of a long one. */
-interface WirePieceRow {
-  wire: string | null;
-  piece: Buffer | null;
-  pieceNo: number | null;
-  /** The change's id (its primary key), on piece rows. */
-  pieceOf: string | null;
-  txId: string;
-  seq: string;
-  pageRows?: string;
-}
-
-/**
- * The wire text of each of `rows` (ordered by "txId", seq); a long one cut into pieces of
- * WIRE_PIECE_BYTES, one result row each. node-postgres receives a row as one message and
- * decodes it into one string: a 6 MB text costs a receive buffer doubled up to 8 MB and a
- * 6 MB string, which V8 keeps until a full collection; at pages of such rows the service
- * peaked at 320-360 MB. Pieces are bytea, so they arrive as Buffers that are written as
- * they are (as text they would be strings in V8's heap again: measured 303-334 MB against
- * 222-245 MB; docs/performance.md). Rows whose payload_bytes are small, most rows, are
- * not cut, nor rows without it stored in 2 KB or less. A long text is built once (OFFSET 0
- * keeps the planner from copying the expression into every piece), and no sort follows,
- * so the pieces are never held together in PostgreSQL.
- */
-function piecesOf(rows: string, extra = ''): string {
-  // A row without payload_bytes has only its stored size, maybe compressed (lz4 shrinks
-  // 6 MB of repetitive JSON to 23 KB): past a stored 2 KB, where PostgreSQL starts to
-  // compress, it is cut too. A row read whole is then at most a few hundred KB of text.
-  const small = `coalesce(r.payload_bytes <= ${WIRE_PIECE_BYTES}, r.bytes <= ${STORED_WHOLE_BYTES})`;
-  return `SELECT CASE WHEN ${small} THEN ${WIRE_CHANGE_SQL} END AS wire,
-                 p.bytes AS piece, p.n AS "pieceNo", CASE WHEN NOT ${small} THEN r.id END AS "pieceOf",
-                 r."txId", r.seq${extra}
-    FROM (${rows}) r
-    LEFT JOIN LATERAL (
-      SELECT n, substring(b.bytes FROM n * ${WIRE_PIECE_BYTES} + 1 FOR ${WIRE_PIECE_BYTES}) AS bytes
-        FROM (SELECT convert_to(${WIRE_CHANGE_SQL}, 'UTF8') AS bytes WHERE NOT ${small} OFFSET 0) b,
-             generate_series(0, (octet_length(b.bytes) - 1) / ${WIRE_PIECE_BYTES}) n) p ON true
-    ORDER BY r."txId", r.seq`;
-}
-
-/**
- * Rows of piecesOf back into one WireRow per change, a change's pieces told apart by its
- * primary key. The order of pieces within a change is not the statement's (it orders by
- * position only, so that no sort holds the pieces): each goes to its number.
- */
-function assemblePieces(rows: readonly WirePieceRow[]): WireRow[] {
-  const out: WireRow[] = [];
-  let pieces: Buffer[] | undefined;
-  let last: WirePieceRow | undefined;
-  for (const row of rows) {
-    if (row.piece === null) {
-      out.push({ wire: row.wire!, txId: row.txId, seq: row.seq });
-      pieces = undefined;
-    } else {
-      if (pieces === undefined || last!.pieceOf !== row.pieceOf) {
-        pieces = [];
-        out.push({ wire: pieces, txId: row.txId, seq: row.seq });
-      }
-      pieces[row.pieceNo!] = row.piece;
-    }
-    last = row;
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import { Query, type Pool, type PoolClient } from 'pg';
 import type { Writable } from 'stream';
 import type QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
@@ -59,4 +59,48 @@ export function corkUntilNextTick(client: PoolClient): void {
   if (!socket || typeof socket.cork !== 'function') return;
   socket.cork();
   process.nextTick(() => socket.uncork());
+}
+
+/**
+ * A `COPY … TO STDOUT` whose CopyData payloads go to `onData` as pg's parser reads them,
+ * in the connection's order like any other statement, so it can be pipelined behind the
+ * statements before it. pg-copy-streams cannot be: it takes the socket over when the
+ * statement is written, while the answers to the statements before it are still to come.
+ * This subclasses pg's Query (whose handleCopyData is a no-op) so that pg's own protocol
+ * parser and dispatch are kept, and pipeline mode accepts it. `onData` gets a view of pg's
+ * receive buffer, which pg reuses: it must copy what it keeps before it returns. A throw
+ * from it fails the statement once PostgreSQL has finished it (the connection stays usable).
+ */
+export class CopyOutQuery extends Query {
+  private failed?: unknown;
+
+  constructor(
+    text: string,
+    private readonly onData: (chunk: Buffer) => void,
+    done: (error?: unknown) => void,
+  ) {
+    super({ text, callback: (error: unknown) => done(error ?? undefined) } as never);
+  }
+
+  handleCopyData(message: { chunk: Buffer }): void {
+    if (this.failed !== undefined) return;
+    try {
+      this.onData(message.chunk);
+    } catch (error) {
+      this.failed = error;
+    }
+  }
+
+  handleReadyForQuery(connection: unknown): void {
+    if (this.failed !== undefined) {
+      (this as unknown as { handleError(e: unknown, c: unknown): void }).handleError(
+        this.failed,
+        connection,
+      );
+      return;
+    }
+    (
+      Query.prototype as unknown as { handleReadyForQuery(c: unknown): void }
+    ).handleReadyForQuery.call(this, connection);
+  }
 }

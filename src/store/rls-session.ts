@@ -2,7 +2,7 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
-import { corkUntilNextTick, poolOf, setPipelined } from './driver-internals';
+import { CopyOutQuery, corkUntilNextTick, poolOf, setPipelined } from './driver-internals';
 
 /**
  * Settings of every user-data transaction, transaction-local: the unprivileged role and the
@@ -117,6 +117,30 @@ export class RlsSession {
       throw new Error(`statement after ${this.endedWith}: the transaction has ended`);
     const client = await this.begin();
     return (await this.send(client, sql, params, name)).rows as T[];
+  }
+
+  /**
+   * A `COPY … TO STDOUT` in the transaction, pipelined like any statement; `onData` gets
+   * each CopyData payload as it is read (a view of pg's buffer: see CopyOutQuery). Resolves
+   * once PostgreSQL has finished the statement.
+   */
+  async copyOut(sql: string, onData: (chunk: Buffer) => void): Promise<void> {
+    if (this.endedWith)
+      throw new Error(`statement after ${this.endedWith}: the transaction has ended`);
+    const client = await this.begin();
+    const before = this.last;
+    const sent = new Promise<void>((resolve, reject) => {
+      void client.query(
+        new CopyOutQuery(sql, onData, (error) => (error === undefined ? resolve() : reject(error))),
+      );
+    }).catch(async (error: unknown) => {
+      // pg settles its own queries a few promise steps later than this one: the statement
+      // before must have reported its failure first, so that "transaction aborted" names it.
+      await before;
+      throw this.failure(error);
+    });
+    this.last = sent.catch(() => undefined);
+    return sent;
   }
 
   /** COMMIT right behind the statements issued so far (see TransactionHost.commitNow). */

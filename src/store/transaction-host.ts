@@ -13,6 +13,8 @@ export interface TransactionSession {
   /** TypeORM's view of the transaction; its first query begins it too. */
   readonly manager: EntityManager;
   query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
+  /** A `COPY … TO STDOUT`, its data handed to `onData` as it arrives. */
+  copyOut(sql: string, onData: (chunk: Buffer) => void): Promise<void>;
   /** Sends COMMIT behind the statements issued so far, without waiting; no statement may follow. */
   commitNow(): void;
 }
@@ -46,6 +48,16 @@ export class TransactionHost {
    */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
     return this.current().session.query<T>(sql, params, name);
+  }
+
+  /**
+   * A `COPY (…) TO STDOUT` in the request's transaction, sent at once behind the statements
+   * issued before it (one round trip with them). COPY takes no parameters: the SQL must be
+   * built with sqlLiteral (binary-copy.ts). `onData` gets each payload as a view of the
+   * driver's buffer, valid only until it returns.
+   */
+  copyOut(sql: string, onData: (chunk: Buffer) => void): Promise<void> {
+    return this.current().session.copyOut(sql, onData);
   }
 
   /**

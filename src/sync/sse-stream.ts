@@ -132,17 +132,24 @@ export class SseStream {
 
   /** Reads a collection until it is caught up (the gate told of nothing the read cannot see). */
   private async catchUp(table: string, always: boolean): Promise<void> {
+    // The opening catch-up, and any page after a full one, may be large: read by COPY. A
+    // notification's read is mostly a few rows, where the prepared statement is cheaper.
+    let copy = always;
     while (!this.closed) {
       const { page } = await this.deps.runner.runAsUser(this.user, () =>
-        this.deps.sync.read({
-          appId: this.request.appId,
-          table,
-          since: this.cursors.get(table)!,
-          clientId: this.request.clientId,
-        }),
+        this.deps.sync.read(
+          {
+            appId: this.request.appId,
+            table,
+            since: this.cursors.get(table)!,
+            clientId: this.request.clientId,
+          },
+          { copy },
+        ),
       );
+      copy = true;
       this.cursors.set(table, parseSince(page.syncedUntil));
-      if (always || page.changes.length > 0) {
+      if (always || page.count > 0) {
         await this.send('changes', changesEventText(table, page));
         // Live events are the stream's notifications; the catch-up is not.
         if (!always) this.deps.metrics.recordNotificationsSent('sse');

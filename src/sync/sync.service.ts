@@ -72,9 +72,11 @@ export class SyncService {
     // The insert, the answer's page (below the horizon the insert read) and, unless the
     // answer is still to be stored, COMMIT leave together: one round trip.
     const stored = rows.length > 0 ? this.log.append(rows) : undefined;
+    // A prepared statement: a push's answer is mostly a few rows, where a COPY's planning
+    // would cost more than it saves.
     const reading = this.read(
       { appId, since, clientId },
-      stored?.then((s) => s.horizon),
+      { horizon: stored?.then((s) => s.horizon) },
     );
     if (idempotencyKey === undefined) this.tx.commitNow();
     const [inserted, { page }] = await Promise.all([stored, reading]);
@@ -118,11 +120,14 @@ export class SyncService {
     since: string | undefined,
     clientId?: string,
   ): Promise<JsonText> {
-    const reading = this.read({ appId, table: collection, since: cursorOf(since), clientId });
+    const reading = this.read(
+      { appId, table: collection, since: cursorOf(since), clientId },
+      { copy: true },
+    );
     // The horizon, the page and COMMIT leave together: one round trip.
     this.tx.commitNow();
     const { page } = await reading;
-    this.metrics.recordPull(appId, page.changes.length);
+    this.metrics.recordPull(appId, page.count);
     return syncResponseText(page);
   }
 
@@ -130,8 +135,13 @@ export class SyncService {
    * One page after a cursor, with the horizon it was read at (streams use it to wait for
    * writers). `horizon`: being read by a statement of this transaction sent before (a
    * push's insert); else the read sends one itself, in the same round trip as the page.
+   * `copy`: read by COPY, for pages that may be large (pull, a stream's catch-up); see
+   * ChangesSinceQuery.copy.
    */
-  async read(request: ReadRequest, horizon?: Promise<bigint>): Promise<ReadResult> {
+  async read(
+    request: ReadRequest,
+    { horizon, copy }: { horizon?: Promise<bigint>; copy?: boolean } = {},
+  ): Promise<ReadResult> {
     const limit = this.config.pageSize;
     const page = await this.changes.changesSince({
       appId: request.appId,
@@ -142,14 +152,16 @@ export class SyncService {
       limit: limit + 1,
       maxBytes: this.config.pageMaxBytes,
       horizon,
+      copy,
     });
     const full = page.rows.length > limit || page.truncated;
-    const rows = full ? page.rows.slice(0, limit) : page.rows;
-    const lastRow = rows[rows.length - 1];
+    const count = Math.min(page.rows.length, limit);
+    const lastRow = page.rows[count - 1];
     const last = lastRow && { txId: BigInt(lastRow.txId), seq: BigInt(lastRow.seq) };
     return {
       page: {
-        changes: rows.map((row) => row.wire),
+        changes: page.wire(count),
+        count,
         syncedUntil: nextCursor(request.since, { last, full, horizon: page.horizon }, Date.now()),
         hasMore: full,
       },

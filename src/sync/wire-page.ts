@@ -2,7 +2,10 @@ import { JsonItem, JsonText } from '../common/json-text';
 
 /** One page of changes, each already the JSON text of a wire change (the store builds it). */
 export interface WirePage {
+  /** The changes' JSON texts, to be joined by commas (an item may hold several changes). */
   changes: readonly JsonItem[];
+  /** How many changes. */
+  count: number;
   syncedUntil: string;
   hasMore: boolean;
 }

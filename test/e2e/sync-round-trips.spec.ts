@@ -108,7 +108,8 @@ describe('round trips to PostgreSQL per request', () => {
       [
         expect.stringMatching(/^BEGIN; SELECT set_config/),
         expect.stringMatching(/^SELECT set_config\('app.read_horizon'/),
-        expect.stringMatching(/^SELECT CASE WHEN/),
+        // The page is a COPY of the same SELECT (issue 20): still in the same round trip.
+        expect.stringMatching(/^COPY \(SELECT CASE/),
         'COMMIT',
       ],
     ]);

@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Writable } from 'stream';
-import { BackupService } from '../../src/backup/backup.service';
+import { BackupExportService } from '../../src/backup/backup-export.service';
+import { BackupImportService } from '../../src/backup/backup-import.service';
 import { readZip, writeZip } from '../support/backup-archive';
 import { createStoreContext, StoreContext } from '../support/store-context';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -212,14 +213,16 @@ class Sink extends Writable {
 describe('the archive reader and import under generated garbage', () => {
   let db: TestDatabase;
   let store: StoreContext;
-  let backup: BackupService;
+  let exporter: BackupExportService;
+  let importer: BackupImportService;
   let dir: string;
 
   beforeAll(async () => {
     console.log(`backup garbage: SEED=${SEED} CASES=${CASES}`);
     db = await createTestDatabase();
     store = await createStoreContext(db.url);
-    backup = store.context.get(BackupService);
+    exporter = store.context.get(BackupExportService);
+    importer = store.context.get(BackupImportService);
     dir = await mkdtemp(join(tmpdir(), 'backup-garbage-'));
   });
 
@@ -262,7 +265,7 @@ describe('the archive reader and import under generated garbage', () => {
       await writeFile(file, archive);
       const context = `case ${n} (SEED=${SEED}): ${lines.join('\\n').slice(0, 300)}`;
       try {
-        await backup.importFile(user, file, { maxInflateRatio: 100 });
+        await importer.importFile(user, file, { maxInflateRatio: 100 });
       } catch (error) {
         if (!(error instanceof HttpException) || error.getStatus() >= 500) {
           throw new Error(`${context}\n→ ${error instanceof Error ? error.stack : error}`, {
@@ -278,7 +281,7 @@ describe('the archive reader and import under generated garbage', () => {
       }
       outcomes.stored++;
       const sink = new Sink();
-      await backup.exportArchive(user, sink);
+      await exporter.exportArchive(user, sink);
       const [exported] = await readZip(Buffer.concat(sink.chunks));
       const back = new Map<string, string>();
       for (const line of exported.data

@@ -7,8 +7,9 @@ import { join } from 'path';
 import { Writable } from 'stream';
 import { promisify } from 'util';
 import { BackupRepository } from '../../src/backup/backup.repository';
-import { BackupService } from '../../src/backup/backup.service';
-import { ChangeRow } from '../../src/store/change.repository';
+import { BackupExportService } from '../../src/backup/backup-export.service';
+import { BackupImportService } from '../../src/backup/backup-import.service';
+import { ChangeRow } from '../../src/store/change-columns';
 import { START } from '../../src/store/log-position';
 import { TransactionHost } from '../../src/store/transaction-host';
 import { readZip } from '../support/backup-archive';
@@ -101,10 +102,11 @@ class StalledSink extends Writable {
   }
 }
 
-describe('BackupService on a real database', () => {
+describe('backup export and import on a real database', () => {
   let db: TestDatabase;
   let store: StoreContext;
-  let backup: BackupService;
+  let exporter: BackupExportService;
+  let importer: BackupImportService;
 
   /** The service's connections of this database that are inside a transaction. */
   async function openTransactions(): Promise<number> {
@@ -118,7 +120,8 @@ describe('BackupService on a real database', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     store = await createStoreContext(db.url);
-    backup = store.context.get(BackupService);
+    exporter = store.context.get(BackupExportService);
+    importer = store.context.get(BackupImportService);
     // Random hex data compresses poorly, so a stalled reader stops the export long before its end.
     await db.pool.query(
       `INSERT INTO sync_changes (app_id, table_name, record_id, user_id, op, data, client_id, space_id)
@@ -167,7 +170,7 @@ describe('BackupService on a real database', () => {
 
     const sink = new StalledSink();
     sink.resume();
-    const manifest = await backup.exportArchive(scope, sink);
+    const manifest = await exporter.exportArchive(scope, sink);
     expect(manifest).toMatchObject({ userId: 'b', eventCount: 2, apps: ['notes', 'todo'] });
     const [events] = await readZip(sink.bytes);
     expect(
@@ -182,7 +185,7 @@ describe('BackupService on a real database', () => {
   it('reads in keyset pages: the archive holds the rows in (tx_id, seq) order, adopted rows first, apps merged', async () => {
     const sink = new StalledSink();
     sink.resume();
-    await backup.exportArchive({ userId: 'a', spaceIds: [] }, sink);
+    await exporter.exportArchive({ userId: 'a', spaceIds: [] }, sink);
     const { manifest, events } = await eventsOf(sink.bytes);
     const { rows } = await db.pool.query(
       `SELECT id FROM sync_changes WHERE user_id = 'a' ORDER BY tx_id, seq`,
@@ -203,14 +206,9 @@ describe('BackupService on a real database', () => {
       store.runner.runAsUser({ userId: 'a', spaceIds: [] }, async () => {
         const { horizon, apps } = await repository.exportStart();
         const rows: ChangeRow[] = [];
-        const page = await repository.exportPage({
-          apps,
-          after: START,
-          horizon,
-          maxRows: 50,
-          maxBytes,
-        });
-        for await (const row of page) rows.push(row as ChangeRow);
+        await repository.exportPage({ apps, after: START, horizon, maxRows: 50, maxBytes }, (row) =>
+          rows.push(row),
+        );
         return rows;
       });
     expect((await read(1)).map((r) => r.recordId)).toEqual(['adopted-1']);
@@ -235,7 +233,7 @@ describe('BackupService on a real database', () => {
       );
       const during = new StalledSink();
       during.resume();
-      await backup.exportArchive({ userId: 'a', spaceIds: [] }, during);
+      await exporter.exportArchive({ userId: 'a', spaceIds: [] }, during);
       const ids = (await eventsOf(during.bytes)).events.map((e) => e.id);
       expect(ids).toHaveLength(ALL_OF_A);
       expect(ids).not.toContain('late');
@@ -244,7 +242,7 @@ describe('BackupService on a real database', () => {
 
       const after = new StalledSink();
       after.resume();
-      await backup.exportArchive({ userId: 'a', spaceIds: [] }, after);
+      await exporter.exportArchive({ userId: 'a', spaceIds: [] }, after);
       expect((await eventsOf(after.bytes)).events.slice(-2).map((e) => e.id)).toEqual([
         'late',
         'behind',
@@ -268,7 +266,7 @@ describe('BackupService on a real database', () => {
       const sink = new ThrottledSink(40);
       const started = Date.now();
       const manifest = await slow.context
-        .get(BackupService)
+        .get(BackupExportService)
         .exportArchive({ userId: 'a', spaceIds: [] }, sink);
       // The reader was slower than both timeouts by far, or this test proves nothing.
       expect(Date.now() - started).toBeGreaterThan(4 * 500);
@@ -283,7 +281,7 @@ describe('BackupService on a real database', () => {
   it('a read failing midway: logged, no manifest, the output destroyed, the connection released', async () => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const sink = new StalledSink();
-    const exporting = backup.exportArchive({ userId: 'a', spaceIds: [] }, sink);
+    const exporting = exporter.exportArchive({ userId: 'a', spaceIds: [] }, sink);
     exporting.catch(() => undefined);
     await sink.firstWrite;
     await eventually(async () => (await openTransactions()) === 0);
@@ -308,7 +306,7 @@ describe('BackupService on a real database', () => {
   it('a stalled reader holds no transaction; one that goes away stops the export', async () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const sink = new StalledSink();
-    const exporting = backup.exportArchive({ userId: 'a', spaceIds: [] }, sink);
+    const exporting = exporter.exportArchive({ userId: 'a', spaceIds: [] }, sink);
     exporting.catch(() => undefined);
     await sink.firstWrite;
     await eventually(async () => (await openTransactions()) === 0);
@@ -319,7 +317,7 @@ describe('BackupService on a real database', () => {
     // The pool is healthy: a complete export follows.
     const complete = new StalledSink();
     complete.resume();
-    const manifest = await backup.exportArchive({ userId: 'a', spaceIds: [] }, complete);
+    const manifest = await exporter.exportArchive({ userId: 'a', spaceIds: [] }, complete);
     expect(manifest.eventCount).toBe(ALL_OF_A);
   });
 
@@ -335,7 +333,7 @@ describe('BackupService on a real database', () => {
       );
       const sink = new StalledSink();
       sink.resume();
-      await backup.exportArchive(user, sink);
+      await exporter.exportArchive(user, sink);
       await writeFile(file, sink.bytes);
       await db.pool.query(`DELETE FROM sync_changes WHERE user_id = 'c'`);
 
@@ -351,7 +349,7 @@ describe('BackupService on a real database', () => {
       jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
       let failure: unknown;
       try {
-        await backup.importFile(user, file);
+        await importer.importFile(user, file);
       } catch (error) {
         failure = error;
       } finally {
@@ -368,7 +366,7 @@ describe('BackupService on a real database', () => {
         inserted: 1000,
       });
 
-      expect(await backup.importFile(user, file)).toEqual({
+      expect(await importer.importFile(user, file)).toEqual({
         read: 2500,
         inserted: 1500,
         skipped: 1000,

@@ -3,7 +3,8 @@ import { seedFromEnv, seededRandom } from '../support/compaction-histories';
 import { createStoreContext, StoreContext } from '../support/store-context';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { toServerChange } from '../support/wire-projection';
-import { ChangeRow, WIRE_PIECE_BYTES } from '../../src/store/change.repository';
+import { ChangeRow } from '../../src/store/change-columns';
+import { WIRE_PIECE_BYTES } from '../../src/store/wire-projection';
 import { textOf } from '../../src/common/json-text';
 import { START } from '../../src/store/log-position';
 import { TransactionHost } from '../../src/store/transaction-host';
@@ -229,18 +230,25 @@ describe(`the SQL wire projection (SEED=${seed})`, () => {
          FROM sync_changes WHERE user_id = $1 ORDER BY tx_id, seq`,
       [USER],
     );
-    const read = (maxBytes?: number) =>
+    const read = (maxBytes?: number, copy?: boolean) =>
       store.runner.runAsUser({ userId: USER, spaceIds: SPACES }, () =>
         store.changes.changesSince({
           appId: APP,
           after: { txId: 0n, seq: 0n },
           limit: ROWS + 1,
           maxBytes,
+          copy,
         }),
       );
     // Both forms of the page statement: with and without the byte budget (whose running sum
-    // must count rows with a NULL data or field_meta, too).
-    for (const page of [await read(), await read(1e12)]) {
+    // must count rows with a NULL data or field_meta, too), prepared and read by COPY.
+    const pages = [
+      await read(),
+      await read(1e12),
+      await read(undefined, true),
+      await read(1e12, true),
+    ];
+    for (const page of pages) {
       expect(page.rows.map((r) => r.seq)).toEqual(stored.map((r) => r.seq));
       page.rows.forEach((row, i) => {
         const expected = JSON.stringify(toServerChange(stored[i]));
@@ -256,12 +264,15 @@ describe(`the SQL wire projection (SEED=${seed})`, () => {
     }
     // Long rows came in pieces, short ones whole, with or without a stored size (rows were
     // inserted in order, the first one with a size).
-    const [page] = [await read()];
-    const forms = page.rows.map((r, i) => {
-      if (typeof r.wire === 'string') return i % 2 === 0 ? 'whole' : 'whole without a size';
-      return r.wire.length > 1 ? 'pieces' : 'one piece';
-    });
-    expect(new Set(forms)).toEqual(new Set(['whole', 'whole without a size', 'pieces']));
+    for (const page of [await read(), await read(undefined, true)]) {
+      const forms = page.rows.map((r, i) => {
+        if (typeof r.wire === 'string' || Buffer.isBuffer(r.wire)) {
+          return i % 2 === 0 ? 'whole' : 'whole without a size';
+        }
+        return r.wire.length > 1 ? 'pieces' : 'one piece';
+      });
+      expect(new Set(forms)).toEqual(new Set(['whole', 'whole without a size', 'pieces']));
+    }
     // The odd cases were generated, not only the plain ones.
     const ops = new Set(stored.map((r) => r.op));
     expect(ops).toEqual(new Set(['insert', 'update', 'delete']));

@@ -7,7 +7,7 @@
  * JavaScript's own comparisons, so odd times behave as they do in a browser.
  */
 import { toServerChange } from './wire-projection';
-import type { ChangeRow } from '../../src/store/change.repository';
+import type { ChangeRow } from '../../src/store/change-columns';
 
 const FIELD_META_KEY = '__fieldMeta';
 const USER_ACTOR = { kind: 'user' };

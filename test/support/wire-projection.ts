@@ -6,7 +6,7 @@
  * the row's created_at; delete → deletedAt when stored as a string; spaceId, actor and
  * origin only when set.
  */
-import type { ChangeRow } from '../../src/store/change.repository';
+import type { ChangeRow } from '../../src/store/change-columns';
 import type { ServerChange } from '../../src/sync/dto/sync-response.dto';
 
 export function toServerChange(row: ChangeRow): ServerChange {
