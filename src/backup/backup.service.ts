@@ -15,7 +15,7 @@ import { Readable, Writable } from 'stream';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { BackupConfig, SyncConfig } from '../config/app-config';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
-import { assertMayWriteSpaces } from '../spaces/space-write.policy';
+import { assertMayWriteSpaces, SpaceWriteRefusedError } from '../spaces/space-write.policy';
 import { ChangeLog } from '../store/change-log';
 import { ChangeRow, NewChange } from '../store/change.repository';
 import { LogPosition, START } from '../store/log-position';
@@ -395,7 +395,7 @@ function assertMayWrite(user: AuthenticatedUser, event: BackupEvent, lineNumber:
   try {
     assertMayWriteSpaces(user, [event.spaceId]);
   } catch (error) {
-    if (error instanceof ForbiddenException) {
+    if (error instanceof SpaceWriteRefusedError) {
       throw new ForbiddenException(
         `events.jsonl line ${lineNumber}: not a member of space "${event.spaceId}"`,
       );

@@ -3,7 +3,7 @@ import type { Readable } from 'stream';
 import QueryStream from 'pg-query-stream';
 import type { PoolClient } from 'pg';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { ChangeOp } from './change-op';
+import { ChangeOp } from '../common/change-op';
 import { LogPosition } from './log-position';
 import { RlsScope, TransactionHost } from './transaction-host';
 import { endOnFailedCursor } from './driver-internals';

@@ -1,5 +1,6 @@
-import { BadRequestException, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'crypto';
+import { ConflictError } from '../common/errors/domain-errors';
 import { SyncConfig } from '../config/app-config';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { MetricsService } from '../metrics/metrics.service';
@@ -9,10 +10,16 @@ import { ChangeRepository, InsertedBatch } from '../store/change.repository';
 import { IdempotencyRepository } from '../store/idempotency.repository';
 import { TransactionHost } from '../store/transaction-host';
 import { JsonText } from '../common/json-text';
-import { schemaVersionOf, toNewChange } from './change-mapper';
-import { PushDto } from './dto/push.dto';
-import { InvalidCursorError, nextCursor, parseSince, SyncCursor } from './sync-cursor';
+import { PushChangeset } from './change-mapper';
+import { nextCursor, SyncCursor } from './sync-cursor';
 import { syncResponseText, WirePage } from './wire-page';
+
+/** An Idempotency-Key sent again with another request (422). */
+export class IdempotencyKeyReusedError extends ConflictError {
+  constructor() {
+    super('Idempotency-Key was already used for a different request');
+  }
+}
 
 export interface ReadRequest {
   appId: string;
@@ -46,20 +53,13 @@ export class SyncService {
   async push(
     appId: string,
     clientId: string,
-    body: PushDto,
+    changeset: PushChangeset,
     user: AuthenticatedUser,
     idempotencyKey?: string,
   ): Promise<JsonText> {
-    const since = cursorOf(body.since);
-    const max = this.config.maxSchemaVersion;
-    const ctx = {
-      appId,
-      clientId,
-      schemaVersion: schemaVersionOf(body.schemaVersion, 1, max, 'schemaVersion'),
-      maxSchemaVersion: max,
-    };
+    const { since, body } = changeset;
     // Everything is checked before anything is written.
-    const rows = body.changes.map((change, index) => toNewChange(change, index, ctx));
+    const rows = changeset.rows.map((row) => ({ ...row, appId, clientId }));
     assertMayWriteSpaces(
       user,
       rows.map((r) => r.spaceId),
@@ -104,9 +104,7 @@ export class SyncService {
     const earlier = await this.idempotency.claim(key, hash);
     if (!earlier) return undefined;
     if (earlier.requestHash !== hash || !earlier.response) {
-      throw new UnprocessableEntityException(
-        'Idempotency-Key was already used for a different request',
-      );
+      throw new IdempotencyKeyReusedError();
     }
     return new JsonText(earlier.response, [], '');
   }
@@ -115,10 +113,10 @@ export class SyncService {
   async pull(
     appId: string,
     collection: string,
-    since: string | undefined,
+    since: SyncCursor,
     clientId?: string,
   ): Promise<JsonText> {
-    const reading = this.read({ appId, table: collection, since: cursorOf(since), clientId });
+    const reading = this.read({ appId, table: collection, since, clientId });
     // The horizon, the page and COMMIT leave together: one round trip.
     this.tx.commitNow();
     const { page } = await reading;
@@ -155,14 +153,5 @@ export class SyncService {
       },
       horizon: page.horizon,
     };
-  }
-}
-
-export function cursorOf(since: string | undefined): SyncCursor {
-  try {
-    return parseSince(since);
-  } catch (error) {
-    if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
-    throw error;
   }
 }
