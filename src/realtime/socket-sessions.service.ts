@@ -8,10 +8,10 @@ import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { RealtimeConfig } from '../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
 import { isAppId, MAX_CLIENT_ID_LENGTH } from '../common/wire-rules';
 import { ChangeEvent } from './change-feed';
 import { SocketMemberships } from './socket-memberships';
+import { RealtimeMetrics } from './realtime.metrics';
 import { SocketRegistry, SocketSession } from './socket-registry';
 import { VisibilityGate } from './visibility-gate';
 
@@ -55,8 +55,10 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     private readonly auth: AuthService,
     private readonly gate: VisibilityGate,
     private readonly config: RealtimeConfig,
-    private readonly metrics: MetricsService,
-  ) {}
+    private readonly metrics: RealtimeMetrics,
+  ) {
+    metrics.countOpenSockets(() => registry.connectionCount);
+  }
 
   onApplicationBootstrap(): void {
     this.heartbeat = setInterval(() => this.beat(), this.config.pingIntervalMs).unref();
@@ -223,7 +225,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     };
     let sent = 0;
     for (const session of this.registry.recipients(event)) if (this.send(session, message)) sent++;
-    if (sent > 0) this.metrics.recordNotificationsSent('websocket', sent);
+    if (sent > 0) this.metrics.notificationsSent('websocket', sent);
   }
 
   /** Terminates sockets that did not answer the last ping (or sit on a full buffer), pings the rest. */

@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { JsonText } from '../common/json-text';
-import { MetricsService } from '../metrics/metrics.service';
 import { ChangeEvent } from '../realtime/change-feed';
+import { RealtimeMetrics } from '../realtime/realtime.metrics';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
@@ -34,7 +34,7 @@ export interface SseStreamDeps {
   runner: RlsTransactionRunner;
   gate: VisibilityGate;
   memberships: MembershipProvider;
-  metrics: MetricsService;
+  metrics: RealtimeMetrics;
   logger: Logger;
   heartbeatMs: number;
   membershipRefreshMs: number;
@@ -145,7 +145,7 @@ export class SseStream {
       if (always || page.changes.length > 0) {
         await this.send('changes', changesEventText(table, page));
         // Live events are the stream's notifications; the catch-up is not.
-        if (!always) this.deps.metrics.recordNotificationsSent('sse');
+        if (!always) this.deps.metrics.notificationsSent('sse');
       }
       if (!page.hasMore) return;
     }

@@ -1,11 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { RealtimeConfig, SyncConfig } from '../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
+import { RealtimeMetrics } from '../realtime/realtime.metrics';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { OpenStream, SseStream, SseStreamDeps, StreamRequest } from './sse-stream';
+import { SyncMetrics } from './sync.metrics';
 import { SyncService } from './sync.service';
 
 /**
@@ -30,14 +31,16 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     memberships: MembershipProvider,
     config: SyncConfig,
     realtime: RealtimeConfig,
-    metrics: MetricsService,
+    realtimeMetrics: RealtimeMetrics,
+    metrics: SyncMetrics,
   ) {
+    metrics.countOpenStreams(() => this.openStreams);
     this.deps = {
       sync,
       runner,
       gate,
       memberships,
-      metrics,
+      metrics: realtimeMetrics,
       logger: new Logger('SyncStream'),
       heartbeatMs: config.sseHeartbeatMs,
       membershipRefreshMs: realtime.membershipRefreshMs,

@@ -3,7 +3,6 @@ import { createHash } from 'crypto';
 import { ConflictError } from '../common/errors/domain-errors';
 import { SyncConfig } from '../config/app-config';
 import { AuthenticatedUser } from '../auth/authenticated-user';
-import { MetricsService } from '../metrics/metrics.service';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
 import { ChangeLog } from '../store/change-log';
 import { ChangeRepository, InsertedBatch } from '../store/change.repository';
@@ -11,6 +10,7 @@ import { IdempotencyRepository } from '../store/idempotency.repository';
 import { TransactionHost } from '../store/transaction-host';
 import { JsonText } from '../common/json-text';
 import { PushChangeset } from './change-mapper';
+import { SyncMetrics } from './sync.metrics';
 import { nextCursor, SyncCursor } from './sync-cursor';
 import { syncResponseText, WirePage } from './wire-page';
 
@@ -45,7 +45,7 @@ export class SyncService {
     private readonly idempotency: IdempotencyRepository,
     private readonly log: ChangeLog,
     private readonly config: SyncConfig,
-    private readonly metrics: MetricsService,
+    private readonly metrics: SyncMetrics,
     private readonly tx: TransactionHost,
   ) {}
 
@@ -91,7 +91,7 @@ export class SyncService {
   /** Counted once durable: a rolled-back push stored nothing; a retry of stored ids, nothing new. */
   private countStored(appId: string, stored: InsertedBatch): void {
     if (stored.inserted > 0) {
-      this.tx.afterCommit(() => this.metrics.recordChangesStored(appId, stored.ops));
+      this.tx.afterCommit(() => this.metrics.changesStored(appId, stored.ops));
     }
   }
 
@@ -120,7 +120,7 @@ export class SyncService {
     // The horizon, the page and COMMIT leave together: one round trip.
     this.tx.commitNow();
     const { page } = await reading;
-    this.metrics.recordPull(appId, page.changes.length);
+    this.metrics.pulled(appId, page.changes.length);
     return syncResponseText(page);
   }
 
