@@ -27,6 +27,7 @@ import { pushScenario } from './scenarios/push';
 import { smallPushScenario } from './scenarios/small-push';
 import { bigPagesScenario } from './scenarios/big-pages';
 import { crossInstanceScenario } from './scenarios/cross-instance';
+import { errorMessage } from '../src/common/error-message';
 
 const SCENARIOS: Scenario[] = [
   pushScenario,
@@ -244,7 +245,7 @@ async function main(): Promise<number> {
         };
       } catch (error) {
         failed = true;
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         log(`${scenario.title} FAILED: ${message}`);
         results[scenario.id] = {
           title: scenario.title,
@@ -260,7 +261,7 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     failed = true;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     log(`setup FAILED: ${message}`);
     setupNotes.push(`setup failed: ${message}`);
   } finally {

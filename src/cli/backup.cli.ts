@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { createWriteStream } from 'fs';
-import { BackupRepository } from '../backup/backup.repository';
+import { BackupServicesModule } from '../backup/backup.module';
 import { BackupService } from '../backup/backup.service';
 import { loadConfig } from '../config/app-config';
 import { ChangeFeedModule } from '../realtime/change-feed.module';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { SpacesModule } from '../spaces/spaces.module';
 import { CliCommand, parseCliArgs, USAGE } from './backup-cli-args';
-import { createCliContext, errorMessage } from './cli.module';
+import { errorMessage } from '../common/error-message';
+import { createCliContext } from './cli.module';
 
 /**
  * Operators' entry to the same BackupService the endpoints use:
@@ -21,8 +22,7 @@ async function run(cli: CliCommand): Promise<string> {
   const config = loadConfig();
   const context = await createCliContext(config, {
     // An import's hints reach running instances through the change feed, as the endpoint's do.
-    imports: [SpacesModule.forRoot(), ChangeFeedModule],
-    providers: [BackupService, BackupRepository],
+    imports: [SpacesModule.forRoot(), ChangeFeedModule, BackupServicesModule],
   });
   try {
     const backup = context.get(BackupService);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { scrapedGauge } from '../metrics/scraped-gauge';
 
 export type HintSource = 'local' | 'remote' | 'sweep';
 
@@ -22,15 +23,12 @@ export class RealtimeMetrics {
       labelNames: ['channel'] as const,
       registers,
     });
-    const openSockets = (): number => this.readOpenSockets();
-    new Gauge({
-      name: 'sync_websocket_connections_open',
-      help: 'Open WebSocket connections',
-      registers,
-      collect(this: Gauge) {
-        this.set(openSockets());
-      },
-    });
+    scrapedGauge(
+      metrics.registry,
+      'sync_websocket_connections_open',
+      'Open WebSocket connections',
+      () => this.readOpenSockets(),
+    );
     this.delay = new Histogram({
       name: 'sync_hint_delay_seconds',
       help: "Seconds from a push's COMMIT to its hint reaching this instance's sockets and streams (held until readers can see it), by where the hint came from",

@@ -14,6 +14,7 @@ import { SocketMemberships } from './socket-memberships';
 import { RealtimeMetrics } from './realtime.metrics';
 import { SocketRegistry, SocketSession } from './socket-registry';
 import { VisibilityGate } from './visibility-gate';
+import { errorMessage } from '../common/error-message';
 
 /** The path the gateway serves; `<path>/<appId>` narrows a socket to one app. */
 export const WS_PATH = '/ws';
@@ -126,9 +127,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
       this.updateSubscription();
       this.send(session, { type: 'auth-ok' });
     } catch (error) {
-      this.logger.error(
-        `socket authentication failed: ${error instanceof Error ? error.message : error}`,
-      );
+      this.logger.error(`socket authentication failed: ${errorMessage(error)}`);
       this.refuse(session, 'Internal error', CLOSE_INTERNAL_ERROR);
     }
   }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
+import { scrapedGauge } from '../metrics/scraped-gauge';
 import { poolOf } from './driver-internals';
 
 /** The pool's gauges, read at scrape time (0 once the pool is closed). */
@@ -10,14 +10,9 @@ import { poolOf } from './driver-internals';
 export class StoreMetrics {
   constructor(dataSource: DataSource, metrics: MetricsService) {
     const pool = (name: string, help: string, read: (pool: Pool) => number): void => {
-      new Gauge({
-        name,
-        help,
-        registers: [metrics.registry],
-        collect(this: Gauge) {
-          const current = poolOf(dataSource);
-          this.set(current ? read(current) : 0);
-        },
+      scrapedGauge(metrics.registry, name, help, () => {
+        const current = poolOf(dataSource);
+        return current ? read(current) : 0;
       });
     };
     pool('sync_db_pool_connections_in_use', 'Pool connections checked out', (p) =>

@@ -9,7 +9,6 @@ import { IdempotencyRepository } from './idempotency.repository';
 import { Database } from './database';
 import { DatabaseProbe } from './database-probe';
 import { RlsStartupCheck } from './rls-startup.check';
-import { RlsTransactionInterceptor } from './rls-transaction.interceptor';
 import { RlsTransactionRunner } from './rls-transaction.runner';
 import { StoreMetrics } from './store.metrics';
 import { TransactionHost } from './transaction-host';
@@ -25,7 +24,6 @@ import { TransactionHost } from './transaction-host';
     { provide: DataSource, inject: [Database], useFactory: (db: Database) => db.dataSource },
     TransactionHost,
     RlsTransactionRunner,
-    RlsTransactionInterceptor,
     RlsStartupCheck,
     ChangeRepository,
     ChangeLog,
@@ -39,7 +37,6 @@ import { TransactionHost } from './transaction-host';
     DataSource,
     TransactionHost,
     RlsTransactionRunner,
-    RlsTransactionInterceptor,
     ChangeRepository,
     ChangeLog,
     CommittedLogRepository,

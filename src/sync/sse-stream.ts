@@ -10,6 +10,7 @@ import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { parseSince, SyncCursor } from './sync-cursor';
 import { SyncService } from './sync.service';
 import { changesEventText } from './wire-page';
+import { errorMessage } from '../common/error-message';
 
 export interface StreamRequest {
   user: AuthenticatedUser;
@@ -153,9 +154,7 @@ export class SseStream {
 
   private schedule(work: () => Promise<void>): void {
     this.chain = this.chain.then(work).catch((error: unknown) => {
-      this.deps.logger.warn(
-        `stream read failed: ${error instanceof Error ? error.message : error}`,
-      );
+      this.deps.logger.warn(`stream read failed: ${errorMessage(error)}`);
       this.close();
     });
   }

@@ -32,7 +32,7 @@ import { NoRequestTimeout } from '../limits/request-timeout.interceptor';
 import { UserThrottlerGuard } from '../limits/user-throttler.guard';
 import { ApiErrorResponses } from '../openapi/api-error-responses.decorator';
 import { USER_TOKEN_AUTH } from '../openapi/security-schemes';
-import { RlsTransactionInterceptor } from '../store/rls-transaction.interceptor';
+import { RlsTransactionInterceptor } from '../http/rls-transaction.interceptor';
 import { AppIdPipe } from './app-id.pipe';
 import { PushChangeset } from './change-mapper';
 import { PullQueryDto, StreamQueryDto } from './dto/pull-query.dto';

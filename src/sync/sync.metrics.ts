@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { scrapedGauge } from '../metrics/scraped-gauge';
 
 /** Distinct `app` label values kept; any app id can be pushed to, so later ones share one series. */
 const MAX_APP_LABELS = 200;
@@ -35,15 +36,9 @@ export class SyncMetrics {
       labelNames: ['app'] as const,
       registers,
     });
-    const openStreams = (): number => this.readOpenStreams();
-    new Gauge({
-      name: 'sync_sse_streams_open',
-      help: 'Open server-sent-event streams',
-      registers,
-      collect(this: Gauge) {
-        this.set(openStreams());
-      },
-    });
+    scrapedGauge(metrics.registry, 'sync_sse_streams_open', 'Open server-sent-event streams', () =>
+      this.readOpenStreams(),
+    );
   }
 
   /** Call after COMMIT only: rolled-back pushes stored nothing. */
