@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
-import { ServiceUnavailableError } from '../common/errors/http-errors';
+import { UnavailableError } from '../common/errors/domain-errors';
 import { RealtimeConfig } from '../config/app-config';
 import { isAppId, MAX_CLIENT_ID_LENGTH } from '../common/wire-rules';
 import { ChangeEvent } from './change-feed';
@@ -109,7 +109,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
       try {
         userId = await this.auth.verify(token);
       } catch (error) {
-        const unavailable = error instanceof ServiceUnavailableError;
+        const unavailable = error instanceof UnavailableError;
         const reason = error instanceof Error ? error.message : 'Invalid token';
         return this.refuse(
           session,

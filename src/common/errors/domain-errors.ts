@@ -3,7 +3,8 @@
  * them (an HTTP route, the WebSocket gateway, a CLI). They know no HTTP: the exception
  * filter maps each kind to a status, with the same `{statusCode, error, message}` body.
  */
-export type DomainErrorKind = 'invalid' | 'forbidden' | 'conflict' | 'unavailable';
+export type DomainErrorKind =
+  'invalid' | 'unauthenticated' | 'forbidden' | 'conflict' | 'unavailable';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -17,6 +18,11 @@ export abstract class DomainError extends Error {
 /** The request breaks a rule of the protocol (HTTP 400). */
 export class InvalidInputError extends DomainError {
   readonly kind = 'invalid';
+}
+
+/** The caller's credentials are missing or not valid (HTTP 401). */
+export class UnauthenticatedError extends DomainError {
+  readonly kind = 'unauthenticated';
 }
 
 /** The caller may not do this (HTTP 403). */

@@ -7,6 +7,7 @@ import {
   HttpException,
   HttpStatus,
   Logger,
+  UnauthorizedException,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { STATUS_CODES } from 'http';
@@ -75,6 +76,8 @@ export function httpExceptionOf(error: DomainError): HttpException {
   switch (error.kind) {
     case 'invalid':
       return new BadRequestException(error.message, options);
+    case 'unauthenticated':
+      return new UnauthorizedException(error.message, options);
     case 'forbidden':
       return new ForbiddenException(error.message, options);
     case 'conflict':
