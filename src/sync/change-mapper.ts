@@ -5,13 +5,15 @@ import { ChangeDto, FieldChange } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
 import { parseSince, SyncCursor } from './sync-cursor';
 
-/** A change as a row to store, but for the app and the client, which the route names. */
-export type ChangeRow = Omit<NewChange, 'appId' | 'clientId'>;
-
 /** A push whose every rule but the space check (which needs the user) has passed. */
 export interface PushChangeset {
   since: SyncCursor;
-  rows: ChangeRow[];
+  /**
+   * The changes as rows to store. Their `appId` and `clientId` are empty: the route names
+   * them, and SyncService fills them in (in place: a copy of each row cost a tenth of a
+   * push's CPU time in the bench).
+   */
+  rows: NewChange[];
   /** The body as it came (after PushBodyPipe): an Idempotency-Key's request hash covers it. */
   body: PushDto;
 }
@@ -53,7 +55,7 @@ export function toChangeRow(
   index: number,
   pushSchemaVersion: number,
   maxSchemaVersion: number,
-): ChangeRow {
+): NewChange {
   const schemaVersion = schemaVersionOf(
     change.schemaVersion,
     pushSchemaVersion,
@@ -79,12 +81,14 @@ export function toChangeRow(
   }
   return {
     id: change.eventId && isUuid(change.eventId) ? change.eventId.toLowerCase() : undefined,
+    appId: '',
     tableName: change.table,
     recordId: change.id,
     spaceId: spaceIdOf(change, index),
     op: change.op,
     data,
     fieldMeta,
+    clientId: '',
     schemaVersion,
     actor: change.actor ?? null,
     origin: change.origin ?? null,

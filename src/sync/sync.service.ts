@@ -57,9 +57,12 @@ export class SyncService {
     user: AuthenticatedUser,
     idempotencyKey?: string,
   ): Promise<JsonText> {
-    const { since, body } = changeset;
+    const { since, body, rows } = changeset;
+    for (const row of rows) {
+      row.appId = appId;
+      row.clientId = clientId;
+    }
     // Everything is checked before anything is written.
-    const rows = changeset.rows.map((row) => ({ ...row, appId, clientId }));
     assertMayWriteSpaces(
       user,
       rows.map((r) => r.spaceId),
