@@ -2,6 +2,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/** Features are the capability folders; nothing below them may import one. */
+const NO_FEATURES = {
+  regex: '^(\\.\\./)+(sync|realtime|backup|spaces|billing|compaction|inspect)(/|$)',
+  message: 'store, config, common, http and operations code never import a feature module.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -28,16 +34,22 @@ export default tseslint.config(
     },
   },
   {
-    // Operations code (metrics, health, logging, limits), the store, config and common are leaves: features register with them, never the reverse.
-    files: ['src/{store,config,common,metrics,health,logging,limits}/**/*.ts'],
+    // Operations code (metrics, health, logging, limits), the HTTP adapters, the OpenAPI pieces, the store, config and common are leaves: features register with them, never the reverse.
+    files: ['src/{metrics,health,logging,limits,http,openapi}/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_FEATURES] }] },
+  },
+  {
+    // The store, config and common sit below auth and the HTTP adapters, too.
+    files: ['src/{store,config,common}/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            NO_FEATURES,
             {
-              regex: '^(\\.\\./)+(sync|realtime|backup|spaces|billing|compaction|inspect)(/|$)',
-              message: 'store, config, common and operations code never import a feature module.',
+              regex: '^(\\.\\./)+(auth|http)(/|$)',
+              message: 'store, config and common never import auth or http (the HTTP adapters).',
             },
           ],
         },

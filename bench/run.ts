@@ -28,6 +28,7 @@ import { smallPushScenario } from './scenarios/small-push';
 import { bigPagesScenario } from './scenarios/big-pages';
 import { crossInstanceScenario } from './scenarios/cross-instance';
 import { largePushScenario } from './scenarios/large-push';
+import { errorMessage } from '../src/common/error-message';
 
 const SCENARIOS: Scenario[] = [
   pushScenario,
@@ -246,7 +247,7 @@ async function main(): Promise<number> {
         };
       } catch (error) {
         failed = true;
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         log(`${scenario.title} FAILED: ${message}`);
         results[scenario.id] = {
           title: scenario.title,
@@ -262,7 +263,7 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     failed = true;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     log(`setup FAILED: ${message}`);
     setupNotes.push(`setup failed: ${message}`);
   } finally {

@@ -32,7 +32,7 @@ import { REQUEST_ID_HEADER, requestLoggingMiddleware } from './logging/request-l
 import { createRootLogger, pinoLevelOf } from './logging/root-logger';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
-import { setupOpenApi } from './openapi/openapi';
+import { setupOpenApi } from './openapi-document';
 import { RealtimeWsAdapter } from './realtime/realtime-ws.adapter';
 
 export interface CreateAppOptions extends AppExtensions {

@@ -1,6 +1,7 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'http';
+import { errorMessage } from './common/error-message';
 
 /**
  * On SIGTERM/SIGINT: stop accepting connections, let in-flight requests
@@ -44,7 +45,7 @@ export function closeGracefullyOnSignals(app: INestApplication, timeoutMs: numbe
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error(`Shutdown failed: ${error instanceof Error ? error.message : error}`);
+        logger.error(`Shutdown failed: ${errorMessage(error)}`);
         process.exit(1);
       },
     );

@@ -1,4 +1,5 @@
 import { nowMs, sleep, summarize, Summary } from './stats';
+import { errorMessage } from '../../src/common/error-message';
 
 export interface ClosedLoopOptions {
   /** Concurrent workers, each with one operation in flight at a time. */
@@ -56,7 +57,7 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<ClosedLoop
         }
       } catch (error) {
         errors++;
-        firstError ??= error instanceof Error ? error.message : String(error);
+        firstError ??= errorMessage(error);
         await sleep(20);
       }
     }
@@ -94,7 +95,7 @@ export async function serialLoop(options: {
       if (i >= options.warmup) latencies.push(nowMs() - begin);
     } catch (error) {
       errors++;
-      firstError ??= error instanceof Error ? error.message : String(error);
+      firstError ??= errorMessage(error);
       if (errors > 20) break;
     }
   }

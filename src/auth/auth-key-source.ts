@@ -3,6 +3,7 @@ import { createLocalJWKSet, createRemoteJWKSet, JWTVerifyGetKey } from 'jose';
 import { AuthConfig } from '../config/app-config';
 import { LocalAuthConfig } from '../config/local-auth';
 import { loadOrCreateLocalSigningKey, LocalSigningKey } from './local-signing-key';
+import { errorMessage } from '../common/error-message';
 
 /**
  * Where token-verification keys come from. Replace it through DI (e.g. a static
@@ -40,7 +41,7 @@ export class JwksKeySource extends AuthKeySource implements OnApplicationBootstr
       () => this.logger.log(`Tokens are verified with the keys at ${url}`),
       (error: unknown) =>
         this.logger.warn(
-          `Cannot fetch token keys from ${url} (${error instanceof Error ? error.message : error}): ` +
+          `Cannot fetch token keys from ${url} (${errorMessage(error)}): ` +
             'requests answer 503 until it answers; check JWKS_URL (or MANA_AUTH_URL, its default), ' +
             'or for local development use local auth (LOCAL_AUTH=true, without JWKS_URL)',
         ),

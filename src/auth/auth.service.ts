@@ -1,8 +1,11 @@
-import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { CompactJWSHeaderParameters, errors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { ServiceUnavailableError } from '../common/errors/http-errors';
+import { UnauthenticatedError, UnavailableError } from '../common/errors/domain-errors';
 import { AuthKeySource } from './auth-key-source';
+
+/** A token that does not verify (401 over HTTP; the socket closes with 1008). */
+export class InvalidTokenError extends UnauthenticatedError {}
 
 /** Ed25519 only: `alg: none`, HMAC and RSA tokens are refused before any key is looked at. */
 const ALGORITHMS = ['EdDSA', 'Ed25519'];
@@ -62,7 +65,7 @@ export class AuthService {
         algorithms: ALGORITHMS,
       });
       if (typeof payload.sub !== 'string' || payload.sub === '') {
-        throw new UnauthorizedException('Token has no subject');
+        throw new InvalidTokenError('Token has no subject');
       }
       const verified = { sub: payload.sub, header: protectedHeader, key };
       // Kept until the token expires (jose refuses it from then on anyway).
@@ -70,12 +73,12 @@ export class AuthService {
       if (ttl > 0) this.verified.set(token, verified, { ttl: Math.ceil(ttl) });
       return verified;
     } catch (error) {
-      if (error instanceof UnauthorizedException) throw error;
+      if (error instanceof InvalidTokenError) throw error;
       if (error instanceof errors.JWKSTimeout || isFetchFailure(error)) {
         this.logger.warn(`JWKS unavailable: ${(error as Error).message}`);
-        throw new ServiceUnavailableError('Cannot verify tokens right now, please retry shortly');
+        throw new UnavailableError('Cannot verify tokens right now, please retry shortly');
       }
-      throw new UnauthorizedException(describe(error));
+      throw new InvalidTokenError(describe(error));
     }
   }
 }

@@ -2,6 +2,7 @@ import { BadRequestException, HttpException, PayloadTooLargeException } from '@n
 import { Readable, Transform } from 'stream';
 import * as yauzl from 'yauzl';
 import { MAX_EVENT_LINE_BYTES } from './backup-format';
+import { errorMessage } from '../common/error-message';
 
 /** Our archives hold two entries; a few more (e.g. added by an archiver tool) are tolerated, not thousands. */
 const MAX_ENTRIES = 100;
@@ -55,7 +56,7 @@ export class ArchiveReader {
         ),
       );
     } catch (error) {
-      throw corrupt(error instanceof Error ? error.message : String(error));
+      throw corrupt(errorMessage(error));
     }
     try {
       return new ArchiveReader(zip, await readEntries(zip), limits);
@@ -82,7 +83,7 @@ export class ArchiveReader {
     try {
       stream = await this.zip.openReadStreamPromise(entry);
     } catch (error) {
-      throw corrupt(`${name}: ${error instanceof Error ? error.message : error}`);
+      throw corrupt(`${name}: ${errorMessage(error)}`);
     }
     // yauzl already refuses more bytes than declared; counted here too, so the bound holds
     // whatever the header says.
@@ -105,7 +106,7 @@ export class ArchiveReader {
       for await (const chunk of await this.open(name, maxBytes)) chunks.push(chunk as Buffer);
     } catch (error) {
       if (error instanceof HttpException) throw error;
-      throw corrupt(`${name}: ${error instanceof Error ? error.message : error}`);
+      throw corrupt(`${name}: ${errorMessage(error)}`);
     }
     return Buffer.concat(chunks).toString('utf8');
   }
@@ -157,7 +158,7 @@ function readEntries(zip: yauzl.ZipFile): Promise<Map<string, yauzl.Entry>> {
 /** Read errors of events.jsonl as answers: our own 400/413 as they are, anything else as damage. */
 export function asArchiveError(error: unknown): HttpException {
   if (error instanceof HttpException) return error;
-  return corrupt(`events.jsonl: ${error instanceof Error ? error.message : error}`);
+  return corrupt(`events.jsonl: ${errorMessage(error)}`);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { toNewChange } from '../sync/change-mapper';
+import { toChangeset } from '../sync/change-mapper';
 import { PushBodyPipe } from '../sync/push-body.pipe';
 import { compareWithClassValidator } from '../../test/support/validation-property';
 import { BackupEventDto } from './backup-event.dto';
@@ -35,12 +35,7 @@ function push(field: string, value: unknown): void {
     clientId: 'c1',
     changes: [{ ...CHANGE, [field]: value }],
   });
-  toNewChange(body.changes[0], 0, {
-    appId: 'todo',
-    clientId: 'c1',
-    schemaVersion: 1,
-    maxSchemaVersion: MAX_SCHEMA_VERSION,
-  });
+  toChangeset(body, MAX_SCHEMA_VERSION);
 }
 
 function restore(field: string, value: unknown): Record<string, unknown> {

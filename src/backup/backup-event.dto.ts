@@ -11,7 +11,7 @@ import {
   IsSpaceId,
   IsTableName,
 } from '../common/wire-validators';
-import type { ChangeOp } from '../store/change-op';
+import type { ChangeOp } from '../common/change-op';
 
 /** The span to_char's `YYYY` writes with four digits: what the export can write back exactly. */
 const FIRST_TIME_MS = Date.parse('0001-01-01T00:00:00Z');

@@ -11,7 +11,7 @@ import { compileValidation } from '../common/compiled-validation';
 import { validationMessages } from '../common/wire-validators';
 import { ChangeRow } from '../store/change-columns';
 import { NewChange } from '../store/change.repository';
-import type { ChangeOp } from '../store/change-op';
+import type { ChangeOp } from '../common/change-op';
 import { BackupEventDto, toBackupEventDto } from './backup-event.dto';
 
 /** An archive line's rules, compiled once; class-validator itself runs only for a refused line. */

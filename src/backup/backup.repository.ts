@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BinaryCopyParser, CopyFields, int8TextAt, sqlLiteral } from '../store/binary-copy';
 import { CHANGE_COLUMNS, CHANGE_SELECT, ChangeRow } from '../store/change-columns';
-import type { ChangeOp } from '../store/change-op';
+import type { ChangeOp } from '../common/change-op';
 import { ChangeRepository } from '../store/change.repository';
 import { LogPosition } from '../store/log-position';
 import { TransactionHost } from '../store/transaction-host';

@@ -1,7 +1,7 @@
 import { ForbiddenException, HttpException } from '@nestjs/common';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
-import { assertMayWriteSpaces } from '../spaces/space-write.policy';
+import { assertMayWriteSpaces, SpaceWriteRefusedError } from '../spaces/space-write.policy';
 import { BackupEvent } from './backup-format';
 
 /**
@@ -42,7 +42,7 @@ export function assertMayWrite(
   try {
     assertMayWriteSpaces(user, [event.spaceId]);
   } catch (error) {
-    if (error instanceof ForbiddenException) {
+    if (error instanceof SpaceWriteRefusedError) {
       throw new ForbiddenException(
         `events.jsonl line ${lineNumber}: not a member of space "${event.spaceId}"`,
       );

@@ -3,6 +3,7 @@ import { BillingConfig, InternalHttpConfig } from '../config/app-config';
 import { getInternalJson } from '../common/internal-http';
 import { TtlCache } from '../common/ttl-cache';
 import { BillingCheck } from './billing-check';
+import { errorMessage } from '../common/error-message';
 
 interface SyncStatus {
   active: boolean;
@@ -37,9 +38,7 @@ export class CreditsBillingCheck extends BillingCheck {
       );
       return { value: status?.active !== false, ttlMs: this.billing.cacheTtlMs };
     } catch (error) {
-      this.logger.warn(
-        `credits service unavailable, letting sync through: ${error instanceof Error ? error.message : error}`,
-      );
+      this.logger.warn(`credits service unavailable, letting sync through: ${errorMessage(error)}`);
       return { value: true, ttlMs: 0 };
     }
   }

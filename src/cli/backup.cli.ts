@@ -1,14 +1,15 @@
 import 'reflect-metadata';
 import { createWriteStream } from 'fs';
-import { BackupRepository } from '../backup/backup.repository';
 import { BackupExportService } from '../backup/backup-export.service';
 import { BackupImportService } from '../backup/backup-import.service';
+import { BackupServicesModule } from '../backup/backup.module';
 import { loadConfig } from '../config/app-config';
 import { ChangeFeedModule } from '../realtime/change-feed.module';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { SpacesModule } from '../spaces/spaces.module';
 import { CliCommand, parseCliArgs, USAGE } from './backup-cli-args';
-import { createCliContext, errorMessage } from './cli.module';
+import { errorMessage } from '../common/error-message';
+import { createCliContext } from './cli.module';
 
 /**
  * Operators' entry to the same backup services the endpoints use:
@@ -22,8 +23,7 @@ async function run(cli: CliCommand): Promise<string> {
   const config = loadConfig();
   const context = await createCliContext(config, {
     // An import's hints reach running instances through the change feed, as the endpoint's do.
-    imports: [SpacesModule.forRoot(), ChangeFeedModule],
-    providers: [BackupExportService, BackupImportService, BackupRepository],
+    imports: [SpacesModule.forRoot(), ChangeFeedModule, BackupServicesModule],
   });
   try {
     if (cli.command === 'export') {

@@ -1,4 +1,4 @@
-import { Global, INestApplicationContext, Module, ModuleMetadata, Provider } from '@nestjs/common';
+import { Global, INestApplicationContext, Module, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
@@ -15,10 +15,10 @@ class CliMetricsModule {}
 @Module({})
 class CliModule {}
 
-/** A command's application context: the common part and what the command needs. */
+/** A command's application context: the common part and the modules the command needs. */
 export function createCliContext(
   config: AppConfig,
-  needs: { imports?: ModuleMetadata['imports']; providers?: Provider[] },
+  needs: { imports?: ModuleMetadata['imports'] },
 ): Promise<INestApplicationContext> {
   return NestFactory.createApplicationContext(
     {
@@ -30,12 +30,7 @@ export function createCliContext(
         CliMetricsModule,
         ...(needs.imports ?? []),
       ],
-      providers: needs.providers,
     },
     { logger: ['error', 'warn'], abortOnError: false },
   );
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

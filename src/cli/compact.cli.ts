@@ -4,7 +4,8 @@ import { CompactionPassModule } from '../compaction/compaction.module';
 import { describeReport } from '../compaction/compaction-report';
 import { CompactionService } from '../compaction/compaction.service';
 import { AppConfig, loadConfig } from '../config/app-config';
-import { createCliContext, errorMessage } from './cli.module';
+import { errorMessage } from '../common/error-message';
+import { createCliContext } from './cli.module';
 import { parseCompactArgs, USAGE } from './compact-cli-args';
 
 /**

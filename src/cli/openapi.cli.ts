@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
 import { loadConfig } from '../config/app-config';
-import { createOpenApiDocument } from '../openapi/openapi';
+import { createOpenApiDocument } from '../openapi-document';
+import { errorMessage } from '../common/error-message';
 
 /**
  * `npm run -s openapi [-- <file>]`: the OpenAPI document the service serves at
@@ -28,6 +29,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`openapi: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`openapi: ${errorMessage(error)}`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadOrCreateLocalSigningKey } from '../auth/local-signing-key';
 import { loadConfig } from '../config/app-config';
 import { localAuthOffReason } from '../config/local-auth';
+import { errorMessage } from '../common/error-message';
 
 /**
  * `npm run token -- <userId> [--ttl 1h]`: a token of local development auth,
@@ -59,7 +60,7 @@ if (require.main === module) {
   mint(command).then(
     (token) => process.stdout.write(`${token}\n`),
     (error: unknown) => {
-      console.error(`token: ${error instanceof Error ? error.message : error}`);
+      console.error(`token: ${errorMessage(error)}`);
       process.exitCode = 1;
     },
   );

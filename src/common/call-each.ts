@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { errorMessage } from './error-message';
 
 /**
  * Calls `call` for each listener; one that throws is logged and does not keep the others
@@ -14,7 +15,7 @@ export function callEach<L>(
     try {
       call(listener);
     } catch (error) {
-      logger.error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      logger.error(`${what} failed: ${errorMessage(error)}`);
     }
   }
 }

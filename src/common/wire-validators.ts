@@ -11,7 +11,7 @@ import {
   ValidationError,
   ValidationOptions,
 } from 'class-validator';
-import { CHANGE_OPS } from '../store/change-op';
+import { CHANGE_OPS } from './change-op';
 import {
   APP_ID_RULE,
   isAppId,

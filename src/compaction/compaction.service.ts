@@ -4,6 +4,7 @@ import { CompactionMetrics } from './compaction.metrics';
 import { CompactionOptions, CompactionReport, describeReport } from './compaction-report';
 import type { CompactionRepository, RecordKey } from './compaction.repository';
 import { CompactionRunner } from './compaction.runner';
+import { errorMessage } from '../common/error-message';
 
 /** A batch also stops at this many rows (at least one record), so a long history cannot make it long. */
 export const BATCH_MAX_ROWS = 20_000;
@@ -74,7 +75,7 @@ export class CompactionService {
     } catch (error) {
       this.metrics.recordFailure();
       this.logger.error(
-        `compaction pass failed after ${report.batches} batches: ${error instanceof Error ? error.message : error}`,
+        `compaction pass failed after ${report.batches} batches: ${errorMessage(error)}`,
       );
       throw error;
     }

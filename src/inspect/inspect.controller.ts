@@ -7,7 +7,7 @@ import { UserThrottlerGuard } from '../limits/user-throttler.guard';
 import { ApiErrorResponse, ApiErrorResponses } from '../openapi/api-error-responses.decorator';
 import { USER_TOKEN_AUTH } from '../openapi/security-schemes';
 import { MembershipGuard } from '../spaces/membership.guard';
-import { RlsTransactionInterceptor } from '../store/rls-transaction.interceptor';
+import { RlsTransactionInterceptor } from '../http/rls-transaction.interceptor';
 import { ChangeTimesQueryDto, HistoryQueryDto, RecordsQueryDto } from './dto/inspect-query.dto';
 import {
   FieldWriteDto,

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { errorMessage } from '../common/error-message';
 
 /** How often the dashboard's history takes a sample, and how much of it is kept. */
 export const SAMPLE_INTERVAL_MS = 2_000;
@@ -100,7 +101,7 @@ export class OpsHistory implements OnApplicationBootstrap, BeforeApplicationShut
       if (this.ring.length > CAPACITY) this.ring.splice(0, this.ring.length - CAPACITY);
       return point.sample;
     } catch (error) {
-      this.logger.warn(`sample failed: ${error instanceof Error ? error.message : error}`);
+      this.logger.warn(`sample failed: ${errorMessage(error)}`);
       return undefined;
     } finally {
       this.sampling = false;

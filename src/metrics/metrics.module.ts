@@ -3,7 +3,7 @@ import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 import { MetricsTokenGuard } from './metrics-token.guard';
 
-/** `GET /metrics`; MetricsService is global so any module can count what it does and register its gauges. */
+/** `GET /metrics`; MetricsService is global so each feature's metrics provider can register on its registry. */
 @Global()
 @Module({
   controllers: [MetricsController],

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '../config/app-config';
+import { errorMessage } from '../common/error-message';
 
 /** Any fixed 64-bit number; the same on every instance so they migrate one at a time. */
 const MIGRATION_LOCK_KEY = 7_316_245_901_442_001n;
@@ -33,7 +34,7 @@ export class MigrationService implements OnModuleInit {
       );
       return names;
     } catch (error) {
-      throw new Error(`Migration failed: ${error instanceof Error ? error.message : error}`, {
+      throw new Error(`Migration failed: ${errorMessage(error)}`, {
         cause: error,
       });
     } finally {

@@ -3,6 +3,7 @@ import { RealtimeConfig } from '../config/app-config';
 import type { CommittedChange } from '../store/change-log';
 import { CommittedLogRepository } from '../store/committed-log.repository';
 import { HorizonMonitor } from './horizon-monitor';
+import { errorMessage } from '../common/error-message';
 
 /** Entries per read; a longer backlog is read over the next sweeps. */
 const SWEEP_LIMIT = 1_000;
@@ -95,7 +96,7 @@ export class LogSweep implements BeforeApplicationShutdown {
     } catch (error) {
       if (!this.failing && this.timer) {
         this.logger.warn(
-          `log sweep failed (${error instanceof Error ? error.message : error}); retrying every ${this.intervalMs} ms`,
+          `log sweep failed (${errorMessage(error)}); retrying every ${this.intervalMs} ms`,
         );
       }
       this.failing = true;

@@ -9,6 +9,8 @@ import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '../config/app-config';
 import { databaseUrlOf } from '../store/database';
 import { HINT_CHANNEL } from './change-event-codec';
+import { callEach } from '../common/call-each';
+import { errorMessage } from '../common/error-message';
 
 /** The LISTEN connection's name in pg_stat_activity, so operators (and tests) can find it. */
 export const LISTENER_APPLICATION_NAME = 'sync-server-listener';
@@ -172,15 +174,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
       this.logger.log(`LISTEN "${HINT_CHANNEL}" re-established after ${this.failures} attempt(s)`);
     }
     this.failures = 0;
-    for (const handler of this.connectHandlers) {
-      try {
-        handler();
-      } catch (error) {
-        this.logger.error(
-          `connect handler failed: ${error instanceof Error ? error.message : error}`,
-        );
-      }
-    }
+    callEach(this.connectHandlers, (handler) => handler(), this.logger, 'connect handler');
   }
 
   private lost(client: Client, error: unknown): void {
@@ -193,9 +187,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
     const delay = backoff(this.failures++);
     // Told once per loss, not a warning: readiness warns of it (changeListener down) and of its end.
     const level = this.failures === 1 ? 'log' : 'debug';
-    this.logger[level](
-      `LISTEN connection lost (${error instanceof Error ? error.message : error}); retrying in ${delay} ms`,
-    );
+    this.logger[level](`LISTEN connection lost (${errorMessage(error)}); retrying in ${delay} ms`);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
@@ -211,15 +203,7 @@ export class NotificationListener implements OnApplicationBootstrap, BeforeAppli
   }
 
   private deliver(payload: string): void {
-    for (const handler of this.handlers) {
-      try {
-        handler(payload);
-      } catch (error) {
-        this.logger.error(
-          `notification handler failed: ${error instanceof Error ? error.message : error}`,
-        );
-      }
-    }
+    callEach(this.handlers, (handler) => handler(payload), this.logger, 'notification handler');
   }
 }
 

@@ -6,6 +6,7 @@ import type { CommittedChange } from '../store/change-log';
 import { decodeHints, encodeHints, HINT_CHANNEL } from './change-event-codec';
 import { HintHandler, HintRelay } from './hint-relay';
 import { NotificationListener } from './notification-listener';
+import { errorMessage } from '../common/error-message';
 
 /** Hints kept while the connection is down; older ones go (the log sweep finds them). */
 const MAX_PENDING = 10_000;
@@ -122,7 +123,7 @@ export class PostgresHintRelay extends HintRelay {
           this.pending = batch.concat(this.pending).slice(-MAX_PENDING);
           if (!this.failing) {
             this.logger.warn(
-              `cannot send hints to other instances (${error instanceof Error ? error.message : error}); retrying`,
+              `cannot send hints to other instances (${errorMessage(error)}); retrying`,
             );
           }
           this.failing = true;

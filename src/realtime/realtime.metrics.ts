@@ -1,17 +1,34 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { scrapedGauge } from '../metrics/scraped-gauge';
 
 export type HintSource = 'local' | 'remote' | 'sweep';
+
+export type NotificationChannel = 'websocket' | 'sse';
 
 /** The realtime side's own series, registered on the service's registry. */
 @Injectable()
 export class RealtimeMetrics {
   private readonly delay: Histogram<'source'>;
   private readonly hints: Counter<'source'>;
+  private readonly notifications: Counter<'channel'>;
+  private readOpenSockets: () => number = () => 0;
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
+    this.notifications = new Counter({
+      name: 'sync_notifications_sent_total',
+      help: 'Change notifications sent to connected clients, by channel',
+      labelNames: ['channel'] as const,
+      registers,
+    });
+    scrapedGauge(
+      metrics.registry,
+      'sync_websocket_connections_open',
+      'Open WebSocket connections',
+      () => this.readOpenSockets(),
+    );
     this.delay = new Histogram({
       name: 'sync_hint_delay_seconds',
       help: "Seconds from a push's COMMIT to its hint reaching this instance's sockets and streams (held until readers can see it), by where the hint came from",
@@ -34,5 +51,15 @@ export class RealtimeMetrics {
   /** A hint was delivered to this instance's listeners; `committedAt` in ms since the epoch. */
   hintDelivered(source: HintSource, committedAt: number, now = Date.now()): void {
     this.delay.observe({ source }, Math.max(0, now - committedAt) / 1000);
+  }
+
+  /** For the fan-out (sockets here, SSE streams in sync): one per notification written to a client. */
+  notificationsSent(channel: NotificationChannel, count = 1): void {
+    this.notifications.inc({ channel }, count);
+  }
+
+  /** The sockets' owner tells how to count them; read at scrape time. */
+  countOpenSockets(read: () => number): void {
+    this.readOpenSockets = read;
   }
 }

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module';
 import { HealthService } from '../health/health.service';
-import { MetricsService } from '../metrics/metrics.service';
 import { ChangeFeedModule } from './change-feed.module';
 import { NotificationListener } from './notification-listener';
 import { SocketMemberships } from './socket-memberships';
@@ -20,23 +19,13 @@ import { VisibilityGate } from './visibility-gate';
   exports: [ChangeFeedModule, SocketRegistry, VisibilityGate],
 })
 export class RealtimeModule {
-  /** What `/health` and `/metrics` show of the sockets and the listener, registered by their owner. */
-  constructor(
-    sockets: SocketRegistry,
-    listener: NotificationListener,
-    health: HealthService,
-    metrics: MetricsService,
-  ) {
+  /** What `/health` shows of the sockets and the listener (RealtimeMetrics counts sockets for `/metrics`). */
+  constructor(sockets: SocketRegistry, listener: NotificationListener, health: HealthService) {
     health.registerSockets(() => ({
       websockets: sockets.connectionCount,
       authenticatedWebsockets: sockets.authenticatedCount,
       users: sockets.userCount,
     }));
     health.registerChangeListener(() => listener.listening);
-    metrics.gauge(
-      'sync_websocket_connections_open',
-      'Open WebSocket connections',
-      () => sockets.connectionCount,
-    );
   }
 }

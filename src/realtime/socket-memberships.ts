@@ -7,6 +7,7 @@ import {
 import { RealtimeConfig } from '../config/app-config';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { SocketRegistry } from './socket-registry';
+import { errorMessage } from '../common/error-message';
 
 /** Lookups at a time during a refresh: a large instance must not flood the membership service. */
 const REFRESH_CONCURRENCY = 8;
@@ -45,9 +46,7 @@ export class SocketMemberships implements OnApplicationBootstrap, BeforeApplicat
     try {
       return (await this.memberships.membershipsOf(userId)).spaceIds;
     } catch (error) {
-      this.logger.warn(
-        `membership lookup failed: ${error instanceof Error ? error.message : error}`,
-      );
+      this.logger.warn(`membership lookup failed: ${errorMessage(error)}`);
       return [];
     }
   }

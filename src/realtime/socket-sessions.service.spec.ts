@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { loadConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
+import { RealtimeMetrics } from './realtime.metrics';
 import { ChangeEvent, ChangeListener } from './change-feed';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry } from './socket-registry';
@@ -78,7 +79,7 @@ describe('SocketSessions', () => {
       auth,
       gate,
       config,
-      new MetricsService(),
+      new RealtimeMetrics(new MetricsService()),
     );
     sessions.onApplicationBootstrap();
   });

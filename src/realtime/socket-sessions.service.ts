@@ -6,14 +6,15 @@ import {
 } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
-import { ServiceUnavailableError } from '../common/errors/http-errors';
+import { UnavailableError } from '../common/errors/domain-errors';
 import { RealtimeConfig } from '../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
 import { isAppId, MAX_CLIENT_ID_LENGTH } from '../common/wire-rules';
 import { ChangeEvent } from './change-feed';
 import { SocketMemberships } from './socket-memberships';
+import { RealtimeMetrics } from './realtime.metrics';
 import { SocketRegistry, SocketSession } from './socket-registry';
 import { VisibilityGate } from './visibility-gate';
+import { errorMessage } from '../common/error-message';
 
 /** The path the gateway serves; `<path>/<appId>` narrows a socket to one app. */
 export const WS_PATH = '/ws';
@@ -55,8 +56,10 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     private readonly auth: AuthService,
     private readonly gate: VisibilityGate,
     private readonly config: RealtimeConfig,
-    private readonly metrics: MetricsService,
-  ) {}
+    private readonly metrics: RealtimeMetrics,
+  ) {
+    metrics.countOpenSockets(() => registry.connectionCount);
+  }
 
   onApplicationBootstrap(): void {
     this.heartbeat = setInterval(() => this.beat(), this.config.pingIntervalMs).unref();
@@ -106,7 +109,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
       try {
         userId = await this.auth.verify(token);
       } catch (error) {
-        const unavailable = error instanceof ServiceUnavailableError;
+        const unavailable = error instanceof UnavailableError;
         const reason = error instanceof Error ? error.message : 'Invalid token';
         return this.refuse(
           session,
@@ -124,9 +127,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
       this.updateSubscription();
       this.send(session, { type: 'auth-ok' });
     } catch (error) {
-      this.logger.error(
-        `socket authentication failed: ${error instanceof Error ? error.message : error}`,
-      );
+      this.logger.error(`socket authentication failed: ${errorMessage(error)}`);
       this.refuse(session, 'Internal error', CLOSE_INTERNAL_ERROR);
     }
   }
@@ -223,7 +224,7 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
     };
     let sent = 0;
     for (const session of this.registry.recipients(event)) if (this.send(session, message)) sent++;
-    if (sent > 0) this.metrics.recordNotificationsSent('websocket', sent);
+    if (sent > 0) this.metrics.notificationsSent('websocket', sent);
   }
 
   /** Terminates sockets that did not answer the last ping (or sit on a full buffer), pings the rest. */

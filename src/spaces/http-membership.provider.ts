@@ -3,6 +3,7 @@ import { AuthConfig, InternalHttpConfig, SpacesConfig } from '../config/app-conf
 import { getInternalJson } from '../common/internal-http';
 import { TtlCache } from '../common/ttl-cache';
 import { Memberships, MembershipProvider } from './membership-provider';
+import { errorMessage } from '../common/error-message';
 
 interface MembershipsResponse {
   userId: string;
@@ -69,7 +70,7 @@ export class HttpMembershipProvider extends MembershipProvider {
     const repeated = outage.failures > 1 ? ` (${outage.failures} failed lookups so far)` : '';
     this.logger.warn(
       `membership lookup at ${this.auth.manaAuthUrl} failed, answering none${repeated}: ` +
-        `${error instanceof Error ? error.message : error}; check MANA_AUTH_URL and MANA_SERVICE_KEY`,
+        `${errorMessage(error)}; check MANA_AUTH_URL and MANA_SERVICE_KEY`,
     );
   }
 }

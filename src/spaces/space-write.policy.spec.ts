@@ -1,7 +1,6 @@
-import { ForbiddenException } from '@nestjs/common';
-import { ServiceUnavailableError } from '../common/errors/http-errors';
+import { UnavailableError } from '../common/errors/domain-errors';
 import { personalSpaceId } from './membership-provider';
-import { assertMayWriteSpaces } from './space-write.policy';
+import { assertMayWriteSpaces, SpaceWriteRefusedError } from './space-write.policy';
 
 describe('space-write policy', () => {
   const member = { userId: 'u1', spaceIds: ['team-a'], membershipsAvailable: true };
@@ -16,8 +15,8 @@ describe('space-write policy', () => {
     const error = catchError(() =>
       assertMayWriteSpaces(member, ['team-a', personalSpaceId('u2'), 'team-b']),
     );
-    expect(error).toBeInstanceOf(ForbiddenException);
-    expect((error as ForbiddenException).message).toBe(
+    expect(error).toBeInstanceOf(SpaceWriteRefusedError);
+    expect((error as SpaceWriteRefusedError).message).toBe(
       'changes[1].spaceId: not a member of space "_personal:u2"',
     );
   });
@@ -26,8 +25,8 @@ describe('space-write policy', () => {
     const unknown = { userId: 'u1', spaceIds: [], membershipsAvailable: false };
     expect(() => assertMayWriteSpaces(unknown, [null, personalSpaceId('u1')])).not.toThrow();
     const error = catchError(() => assertMayWriteSpaces(unknown, ['team-a']));
-    expect(error).toBeInstanceOf(ServiceUnavailableError);
-    expect((error as ServiceUnavailableError).retryAfterSeconds).toBe(30);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).retryAfterSeconds).toBe(30);
   });
 });
 

@@ -1,7 +1,9 @@
-import { ForbiddenException } from '@nestjs/common';
 import { AuthenticatedUser } from '../auth/authenticated-user';
-import { ServiceUnavailableError } from '../common/errors/http-errors';
+import { ForbiddenError, UnavailableError } from '../common/errors/domain-errors';
 import { personalSpaceId } from './membership-provider';
+
+/** A change names a space its writer is not a member of. */
+export class SpaceWriteRefusedError extends ForbiddenError {}
 
 /**
  * A change may go into no space, the writer's personal space, or a space the
@@ -16,11 +18,13 @@ export function assertMayWriteSpaces(
   spaceIds.forEach((spaceId, index) => {
     if (spaceId === null || spaceId === personal || user.spaceIds.includes(spaceId)) return;
     if (user.membershipsAvailable === false) {
-      throw new ServiceUnavailableError(
+      throw new UnavailableError(
         'Space memberships cannot be checked right now, please retry shortly',
         30,
       );
     }
-    throw new ForbiddenException(`changes[${index}].spaceId: not a member of space "${spaceId}"`);
+    throw new SpaceWriteRefusedError(
+      `changes[${index}].spaceId: not a member of space "${spaceId}"`,
+    );
   });
 }

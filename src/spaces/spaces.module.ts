@@ -1,21 +1,14 @@
 import { DynamicModule, Global, Module, Provider, Type } from '@nestjs/common';
 import { AuthConfig, InternalHttpConfig, SpacesConfig } from '../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
 import { HttpMembershipProvider } from './http-membership.provider';
 import { LocalMembershipProvider } from './local-membership.provider';
 import { MembershipGuard } from './membership.guard';
 import { MembershipProvider } from './membership-provider';
+import { SpacesMetrics } from './spaces.metrics';
 
 @Global()
 @Module({})
 export class SpacesModule {
-  /** The mana-auth lookup's cache counts itself; a replaced or local provider has none. */
-  constructor(memberships: MembershipProvider, metrics: MetricsService) {
-    if (memberships instanceof HttpMembershipProvider) {
-      metrics.cacheLookups('membership', memberships.cache);
-    }
-  }
-
   /**
    * `provider` replaces the mana-auth lookup (see docs/extending.md); without
    * one, local development auth with no MANA_AUTH_URL uses local memberships.
@@ -37,7 +30,7 @@ export class SpacesModule {
         };
     return {
       module: SpacesModule,
-      providers: [memberships, MembershipGuard],
+      providers: [memberships, MembershipGuard, SpacesMetrics],
       exports: [MembershipProvider, MembershipGuard],
     };
   }

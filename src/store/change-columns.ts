@@ -1,4 +1,4 @@
-import { ChangeOp } from './change-op';
+import { ChangeOp } from '../common/change-op';
 
 /** A stored change with every column, as the change log's readers (export, tests) see it. */
 export interface ChangeRow {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { JsonItem } from '../common/json-text';
 import { sqlLiteral } from './binary-copy';
-import { ChangeOp } from './change-op';
+import { ChangeOp } from '../common/change-op';
 import { LogPosition } from './log-position';
 import { RlsScope, TransactionHost } from './transaction-host';
 import {

@@ -4,6 +4,7 @@ import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/Postgres
 import { DatabaseConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
+import { errorMessage } from '../common/error-message';
 
 /**
  * Owns the connection pool and, without DATABASE_URL, the embedded PostgreSQL
@@ -40,10 +41,9 @@ export class Database implements OnApplicationShutdown {
       this.source = await source.initialize();
     } catch (error) {
       await this.embedded?.stop();
-      throw new Error(
-        `Cannot connect to PostgreSQL at ${redact(url)}: ${error instanceof Error ? error.message : error}`,
-        { cause: error },
-      );
+      throw new Error(`Cannot connect to PostgreSQL at ${redact(url)}: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '../config/app-config';
+import { errorMessage } from '../common/error-message';
 
 interface RlsFacts {
   connectedAs: string;
@@ -47,9 +48,9 @@ export class RlsStartupCheck implements OnApplicationBootstrap {
       return facts;
     } catch (error) {
       throw new Error(
-        `Refusing to serve: cannot switch to role "${this.config.rlsRole}" (${
-          error instanceof Error ? error.message : error
-        }); run the migrations or see README "Database role"`,
+        `Refusing to serve: cannot switch to role "${this.config.rlsRole}" (${errorMessage(
+          error,
+        )}); run the migrations or see README "Database role"`,
         { cause: error },
       );
     } finally {

@@ -4,6 +4,7 @@ import { DatabaseUnavailableError } from '../common/errors/http-errors';
 import { DatabaseConfig } from '../config/app-config';
 import { RlsSession, scopeStatement } from './rls-session';
 import { RlsScope, TransactionHost } from './transaction-host';
+import { callEach } from '../common/call-each';
 
 export { RLS_SCOPE_SQL } from './rls-session';
 
@@ -85,14 +86,6 @@ export class RlsTransactionRunner {
 
   /** The changes are durable by now: a failing callback is logged, never turned into an error. */
   private runAfterCommit(callbacks: (() => void)[]): void {
-    for (const callback of callbacks) {
-      try {
-        callback();
-      } catch (error) {
-        this.logger.error(
-          `after-commit callback failed: ${error instanceof Error ? error.message : error}`,
-        );
-      }
-    }
+    callEach(callbacks, (callback) => callback(), this.logger, 'after-commit callback');
   }
 }

@@ -2,14 +2,15 @@ import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { JsonText } from '../common/json-text';
-import { MetricsService } from '../metrics/metrics.service';
 import { ChangeEvent } from '../realtime/change-feed';
+import { RealtimeMetrics } from '../realtime/realtime.metrics';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { parseSince, SyncCursor } from './sync-cursor';
 import { SyncService } from './sync.service';
 import { changesEventText } from './wire-page';
+import { errorMessage } from '../common/error-message';
 
 export interface StreamRequest {
   user: AuthenticatedUser;
@@ -34,7 +35,7 @@ export interface SseStreamDeps {
   runner: RlsTransactionRunner;
   gate: VisibilityGate;
   memberships: MembershipProvider;
-  metrics: MetricsService;
+  metrics: RealtimeMetrics;
   logger: Logger;
   heartbeatMs: number;
   membershipRefreshMs: number;
@@ -152,7 +153,7 @@ export class SseStream {
       if (always || page.count > 0) {
         await this.send('changes', changesEventText(table, page));
         // Live events are the stream's notifications; the catch-up is not.
-        if (!always) this.deps.metrics.recordNotificationsSent('sse');
+        if (!always) this.deps.metrics.notificationsSent('sse');
       }
       if (!page.hasMore) return;
     }
@@ -160,9 +161,7 @@ export class SseStream {
 
   private schedule(work: () => Promise<void>): void {
     this.chain = this.chain.then(work).catch((error: unknown) => {
-      this.deps.logger.warn(
-        `stream read failed: ${error instanceof Error ? error.message : error}`,
-      );
+      this.deps.logger.warn(`stream read failed: ${errorMessage(error)}`);
       this.close();
     });
   }

@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../common/errors/domain-errors';
 import { isIsoTime } from '../common/wire-rules';
 import { LogPosition, START } from '../store/log-position';
 
@@ -25,7 +26,8 @@ const MAX_BIGINT = 2n ** 63n - 1n;
 
 export const EPOCH_CURSOR = '1970-01-01T00:00:00.000Z';
 
-export class InvalidCursorError extends Error {}
+/** A `since` that is neither one of our cursors nor an ISO-8601 time (400). */
+export class InvalidCursorError extends InvalidInputError {}
 
 /** Parses `since`: one of our cursors, or any ISO-8601 time (the web client starts at the epoch). */
 export function parseSince(since: string | undefined): SyncCursor {

@@ -1,11 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { RealtimeConfig, SyncConfig } from '../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
+import { RealtimeMetrics } from '../realtime/realtime.metrics';
 import { VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { OpenStream, SseStream, SseStreamDeps, StreamRequest } from './sse-stream';
+import { SyncMetrics } from './sync.metrics';
 import { SyncService } from './sync.service';
 
 /**
@@ -20,7 +21,7 @@ import { SyncService } from './sync.service';
  */
 @Injectable()
 export class SyncStreamService implements BeforeApplicationShutdown {
-  private readonly open = new Set<SseStream>();
+  private readonly streams = new Set<SseStream>();
   private readonly deps: SseStreamDeps;
 
   constructor(
@@ -30,14 +31,16 @@ export class SyncStreamService implements BeforeApplicationShutdown {
     memberships: MembershipProvider,
     config: SyncConfig,
     realtime: RealtimeConfig,
-    metrics: MetricsService,
+    realtimeMetrics: RealtimeMetrics,
+    metrics: SyncMetrics,
   ) {
+    metrics.countOpenStreams(() => this.openStreams);
     this.deps = {
       sync,
       runner,
       gate,
       memberships,
-      metrics,
+      metrics: realtimeMetrics,
       logger: new Logger('SyncStream'),
       heartbeatMs: config.sseHeartbeatMs,
       membershipRefreshMs: realtime.membershipRefreshMs,
@@ -45,25 +48,38 @@ export class SyncStreamService implements BeforeApplicationShutdown {
   }
 
   get openStreams(): number {
-    return this.open.size;
+    return this.streams.size;
   }
 
   /** The user's open streams on this instance. */
   streamsOf(userId: string): OpenStream[] {
-    return [...this.open].map((s) => s.description).filter((s) => s.userId === userId);
+    return [...this.streams].map((s) => s.description).filter((s) => s.userId === userId);
   }
 
   /** Open streams end before the HTTP server closes, so shutdown never waits on them. */
   beforeApplicationShutdown(): void {
-    for (const stream of [...this.open]) stream.close();
+    for (const stream of [...this.streams]) stream.close();
   }
 
-  /** Starts the stream on `res`; returns the function that ends it. */
-  start(request: StreamRequest, res: Response): () => void {
+  /** Answers 200 with an event stream and starts it; returns the function that ends it. */
+  open(request: StreamRequest, req: Request, res: Response): () => void {
+    res.status(200).set({
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    return this.start(request, res);
+  }
+
+  /** Starts the stream on `res` (headers already sent); returns the function that ends it. */
+  private start(request: StreamRequest, res: Response): () => void {
     const stream: SseStream = new SseStream(request, res, this.deps, () =>
-      this.open.delete(stream),
+      this.streams.delete(stream),
     );
-    this.open.add(stream);
+    this.streams.add(stream);
     stream.start();
     return stream.close;
   }

@@ -1,9 +1,7 @@
 import {
-  BadRequestException,
   Body,
   Controller,
   Get,
-  Headers,
   HttpCode,
   Param,
   Post,
@@ -16,6 +14,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiBody,
   ApiHeader,
   ApiOkResponse,
   ApiParam,
@@ -27,22 +26,31 @@ import { AuthGuard } from '../auth/auth.guard';
 import { BillingGuard } from '../billing/billing.guard';
 import { MembershipGuard } from '../spaces/membership.guard';
 import { AuthenticatedUser, CurrentUser } from '../auth/authenticated-user';
-import { APP_ID_PATTERN, MAX_TABLE_LENGTH } from '../common/wire-rules';
+import { APP_ID_PATTERN } from '../common/wire-rules';
 import { NoRateLimit, RateLimit } from '../limits/rate-limit.decorator';
 import { NoRequestTimeout } from '../limits/request-timeout.interceptor';
 import { UserThrottlerGuard } from '../limits/user-throttler.guard';
 import { ApiErrorResponses } from '../openapi/api-error-responses.decorator';
 import { USER_TOKEN_AUTH } from '../openapi/security-schemes';
-import { RlsTransactionInterceptor } from '../store/rls-transaction.interceptor';
+import { RlsTransactionInterceptor } from '../http/rls-transaction.interceptor';
 import { AppIdPipe } from './app-id.pipe';
+import { PushChangeset } from './change-mapper';
 import { PullQueryDto, StreamQueryDto } from './dto/pull-query.dto';
 import { PushDto } from './dto/push.dto';
 import { PushBodyPipe } from './push-body.pipe';
+import { PushChangesetPipe } from './push-changeset.pipe';
+import {
+  ApiReadsHeaders,
+  ClientId,
+  Collections,
+  IdempotencyKey,
+  RequiredClientIdPipe,
+  Since,
+} from './request-params';
 import { SyncResponse } from './dto/sync-response.dto';
+import { SyncCursor } from './sync-cursor';
 import { SyncStreamService } from './sync-stream.service';
-import { cursorOf, SyncService } from './sync.service';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+import { SyncService } from './sync.service';
 
 @ApiTags('sync')
 @ApiBearerAuth(USER_TOKEN_AUTH)
@@ -65,11 +73,13 @@ export class SyncController {
   @Post(':appId')
   @HttpCode(200)
   @RateLimit('push')
+  @ApiBody({ type: PushDto })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
     description: 'Retrying with the same key replays the first answer and stores nothing twice',
   })
+  @ApiReadsHeaders('x-client-id', 'idempotency-key')
   @ApiOkResponse({
     type: SyncResponse,
     description: "Stored; other clients' changes since `since`",
@@ -77,42 +87,39 @@ export class SyncController {
   @ApiErrorResponses(403, 408, 413, 422, 429)
   @UseInterceptors(RlsTransactionInterceptor)
   async push(
+    // Nest runs parameter pipes from the last parameter to the first: the body is checked
+    // first, then the app id, the client id and the key, as the route always reported them.
+    @IdempotencyKey() idempotencyKey: string | undefined,
+    @ClientId('body', RequiredClientIdPipe) clientId: string,
     @Param('appId', AppIdPipe) appId: string,
-    @Body(PushBodyPipe) body: PushDto,
+    @Body(PushBodyPipe, PushChangesetPipe) changeset: PushChangeset,
     @CurrentUser() user: AuthenticatedUser,
-    @Headers('x-client-id') headerClientId?: string,
-    @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<StreamableFile> {
-    const clientId = headerClientId || body.clientId;
-    if (!clientId) {
-      throw new BadRequestException('clientId is required (body or X-Client-Id header)');
-    }
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new BadRequestException('Idempotency-Key must be 1-200 visible ASCII characters');
-    }
     // The answer's changes are JSON text from the store: written as they are, in chunks.
-    const answer = await this.sync.push(appId, clientId, body, user, idempotencyKey);
+    const answer = await this.sync.push(appId, clientId, changeset, user, idempotencyKey);
     return answer.toStreamableFile();
   }
 
   @Get(':appId/pull')
   @RateLimit('pull')
+  @ApiReadsHeaders('x-client-id')
   @ApiOkResponse({ type: SyncResponse, description: 'One page of changes of the collection' })
   @ApiErrorResponses(429)
   @UseInterceptors(RlsTransactionInterceptor)
   async pull(
     @Param('appId', AppIdPipe) appId: string,
     @Query() query: PullQueryDto,
-    @Headers('x-client-id') headerClientId?: string,
+    @Since() since: SyncCursor,
+    @ClientId('query') clientId: string | undefined,
   ): Promise<StreamableFile> {
-    const clientId = headerClientId || query.clientId;
-    const answer = await this.sync.pull(appId, query.collection, query.since, clientId);
+    const answer = await this.sync.pull(appId, query.collection, since, clientId);
     return answer.toStreamableFile();
   }
 
   @Get(':appId/stream')
   @NoRateLimit()
   @NoRequestTimeout()
+  @ApiReadsHeaders('x-client-id')
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description:
@@ -121,37 +128,15 @@ export class SyncController {
   })
   stream(
     @Param('appId', AppIdPipe) appId: string,
-    @Query() query: StreamQueryDto,
+    // Validated and documented as a whole; its parts come parsed below (collections first).
+    @Query() _query: StreamQueryDto,
+    @Since() since: SyncCursor,
+    @Collections() collections: string[],
+    @ClientId('query') clientId: string | undefined,
     @CurrentUser() user: AuthenticatedUser,
     @Req() req: Request,
     @Res() res: Response,
-    @Headers('x-client-id') headerClientId?: string,
   ): void {
-    const collections = [...new Set(query.collections.split(',').map((c) => c.trim()))].filter(
-      Boolean,
-    );
-    if (collections.length === 0) {
-      throw new BadRequestException('collections must name at least one');
-    }
-    // As pull's `collection`: checked before the 200, a stream cannot answer 400 later.
-    const tooLong = collections.find((c) => c.length > MAX_TABLE_LENGTH);
-    if (tooLong !== undefined) {
-      throw new BadRequestException(
-        `collections: each name must be at most ${MAX_TABLE_LENGTH} characters ("${tooLong.slice(0, 20)}…" is ${tooLong.length})`,
-      );
-    }
-    const since = cursorOf(query.since);
-    res.status(200).set({
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    res.flushHeaders();
-    req.socket.setNoDelay(true);
-    this.streams.start(
-      { user, appId, collections, since, clientId: headerClientId || query.clientId },
-      res,
-    );
+    this.streams.open({ user, appId, collections, since, clientId }, req, res);
   }
 }

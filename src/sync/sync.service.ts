@@ -1,18 +1,25 @@
-import { BadRequestException, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'crypto';
+import { ConflictError } from '../common/errors/domain-errors';
 import { SyncConfig } from '../config/app-config';
 import { AuthenticatedUser } from '../auth/authenticated-user';
-import { MetricsService } from '../metrics/metrics.service';
 import { assertMayWriteSpaces } from '../spaces/space-write.policy';
 import { ChangeLog } from '../store/change-log';
 import { ChangeRepository, InsertedBatch } from '../store/change.repository';
 import { IdempotencyRepository } from '../store/idempotency.repository';
 import { TransactionHost } from '../store/transaction-host';
 import { JsonText } from '../common/json-text';
-import { schemaVersionOf, toNewChange } from './change-mapper';
-import { PushDto } from './dto/push.dto';
-import { InvalidCursorError, nextCursor, parseSince, SyncCursor } from './sync-cursor';
+import { PushChangeset } from './change-mapper';
+import { SyncMetrics } from './sync.metrics';
+import { nextCursor, SyncCursor } from './sync-cursor';
 import { syncResponseText, WirePage } from './wire-page';
+
+/** An Idempotency-Key sent again with another request (422). */
+export class IdempotencyKeyReusedError extends ConflictError {
+  constructor() {
+    super('Idempotency-Key was already used for a different request');
+  }
+}
 
 export interface ReadRequest {
   appId: string;
@@ -38,7 +45,7 @@ export class SyncService {
     private readonly idempotency: IdempotencyRepository,
     private readonly log: ChangeLog,
     private readonly config: SyncConfig,
-    private readonly metrics: MetricsService,
+    private readonly metrics: SyncMetrics,
     private readonly tx: TransactionHost,
   ) {}
 
@@ -46,20 +53,16 @@ export class SyncService {
   async push(
     appId: string,
     clientId: string,
-    body: PushDto,
+    changeset: PushChangeset,
     user: AuthenticatedUser,
     idempotencyKey?: string,
   ): Promise<JsonText> {
-    const since = cursorOf(body.since);
-    const max = this.config.maxSchemaVersion;
-    const ctx = {
-      appId,
-      clientId,
-      schemaVersion: schemaVersionOf(body.schemaVersion, 1, max, 'schemaVersion'),
-      maxSchemaVersion: max,
-    };
+    const { since, body, rows } = changeset;
+    for (const row of rows) {
+      row.appId = appId;
+      row.clientId = clientId;
+    }
     // Everything is checked before anything is written.
-    const rows = body.changes.map((change, index) => toNewChange(change, index, ctx));
     assertMayWriteSpaces(
       user,
       rows.map((r) => r.spaceId),
@@ -93,7 +96,7 @@ export class SyncService {
   /** Counted once durable: a rolled-back push stored nothing; a retry of stored ids, nothing new. */
   private countStored(appId: string, stored: InsertedBatch): void {
     if (stored.inserted > 0) {
-      this.tx.afterCommit(() => this.metrics.recordChangesStored(appId, stored.ops));
+      this.tx.afterCommit(() => this.metrics.changesStored(appId, stored.ops));
     }
   }
 
@@ -106,9 +109,7 @@ export class SyncService {
     const earlier = await this.idempotency.claim(key, hash);
     if (!earlier) return undefined;
     if (earlier.requestHash !== hash || !earlier.response) {
-      throw new UnprocessableEntityException(
-        'Idempotency-Key was already used for a different request',
-      );
+      throw new IdempotencyKeyReusedError();
     }
     return new JsonText(earlier.response, [], '');
   }
@@ -117,17 +118,14 @@ export class SyncService {
   async pull(
     appId: string,
     collection: string,
-    since: string | undefined,
+    since: SyncCursor,
     clientId?: string,
   ): Promise<JsonText> {
-    const reading = this.read(
-      { appId, table: collection, since: cursorOf(since), clientId },
-      { copy: true },
-    );
+    const reading = this.read({ appId, table: collection, since, clientId }, { copy: true });
     // The horizon, the page and COMMIT leave together: one round trip.
     this.tx.commitNow();
     const { page } = await reading;
-    this.metrics.recordPull(appId, page.count);
+    this.metrics.pulled(appId, page.count);
     return syncResponseText(page);
   }
 
@@ -167,14 +165,5 @@ export class SyncService {
       },
       horizon: page.horizon,
     };
-  }
-}
-
-export function cursorOf(since: string | undefined): SyncCursor {
-  try {
-    return parseSince(since);
-  } catch (error) {
-    if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
-    throw error;
   }
 }

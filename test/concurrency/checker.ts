@@ -26,6 +26,7 @@ import { ServiceProcess, spawnService } from '../support/service-process';
 import { startTestApp, TestApp } from '../support/test-app';
 import { sleep } from '../support/ws-client';
 import { seededRandom as random } from '../support/seeded-random';
+import { errorMessage } from '../../src/common/error-message';
 
 export interface CheckerOptions {
   seed: number;
@@ -367,7 +368,7 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
               for (const row of rows) (rollback ? rolledBack : acknowledged).add(row.id);
             } catch (error) {
               rows.forEach((row) => uncertain.add(row.id));
-              fail(`direct-${d}: ${error instanceof Error ? error.message : error}`);
+              fail(`direct-${d}: ${errorMessage(error)}`);
               await conn.query('ROLLBACK').catch(() => undefined);
             } finally {
               conn.release();

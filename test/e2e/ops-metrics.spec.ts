@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { RlsTransactionRunner } from '../../src/store/rls-transaction.runner';
+import { toChangeset } from '../../src/sync/change-mapper';
 import { PushDto } from '../../src/sync/dto/push.dto';
 import { SyncService } from '../../src/sync/sync.service';
 import { metricSum, parseMetrics, Sample } from '../support/prometheus-text';
@@ -110,9 +111,10 @@ describe('GET /metrics', () => {
     const runner = t.service.app.get(RlsTransactionRunner);
     const sync = t.service.app.get(SyncService);
     const user = { userId: 'rolled-back', spaceIds: [] };
-    const body = {
-      changes: [{ table: 'tasks', id: 'rb1', op: 'insert', data: {} }],
-    } as unknown as PushDto;
+    const body = toChangeset(
+      { changes: [{ table: 'tasks', id: 'rb1', op: 'insert', data: {} }] } as unknown as PushDto,
+      1,
+    );
     const [inserts] = await growth(
       () =>
         runner

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthGuard } from '../../src/auth/auth.guard';
 import { ChangeRepository } from '../../src/store/change.repository';
-import { RlsTransactionInterceptor } from '../../src/store/rls-transaction.interceptor';
+import { RlsTransactionInterceptor } from '../../src/http/rls-transaction.interceptor';
 import { TransactionHost } from '../../src/store/transaction-host';
 import { FakeAuthServer } from '../support/fake-auth';
 import { newChange } from '../support/store-context';

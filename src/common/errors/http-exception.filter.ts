@@ -7,10 +7,13 @@ import {
   HttpException,
   HttpStatus,
   Logger,
+  UnauthorizedException,
+  UnprocessableEntityException,
 } from '@nestjs/common';
 import { STATUS_CODES } from 'http';
 import type { Response } from 'express';
 import { isDatabaseUnavailable, isInvalidClientData, isRlsViolation } from './database-errors';
+import { DomainError, UnavailableError } from './domain-errors';
 import { DatabaseUnavailableError, ServiceUnavailableError } from './http-errors';
 
 export interface ErrorBody {
@@ -50,6 +53,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   private normalize(exception: unknown): HttpException {
     if (exception instanceof HttpException) return exception;
+    if (exception instanceof DomainError) return httpExceptionOf(exception);
     if (isDatabaseUnavailable(exception)) return new DatabaseUnavailableError();
     if (isRlsViolation(exception)) {
       return new ForbiddenException('Row-level security refused this write');
@@ -60,6 +64,26 @@ export class HttpExceptionFilter implements ExceptionFilter {
       );
     }
     return new HttpException('Internal server error', HttpStatus.INTERNAL_SERVER_ERROR);
+  }
+}
+
+/** A domain error as the HTTP answer of its kind, with its message. */
+export function httpExceptionOf(error: DomainError): HttpException {
+  const options = { cause: error };
+  if (error instanceof UnavailableError) {
+    return new ServiceUnavailableError(error.message, error.retryAfterSeconds, options);
+  }
+  switch (error.kind) {
+    case 'invalid':
+      return new BadRequestException(error.message, options);
+    case 'unauthenticated':
+      return new UnauthorizedException(error.message, options);
+    case 'forbidden':
+      return new ForbiddenException(error.message, options);
+    case 'conflict':
+      return new UnprocessableEntityException(error.message, options);
+    default:
+      return new ServiceUnavailableError(error.message, 5, options);
   }
 }
 

@@ -21,7 +21,7 @@ import {
   IsSpaceId,
   IsTableName,
 } from '../../common/wire-validators';
-import { CHANGE_OPS, type ChangeOp } from '../../store/change-op';
+import { CHANGE_OPS, type ChangeOp } from '../../common/change-op';
 
 /** OpenAPI for "any JSON value" (the property's TypeScript type is `unknown`). */
 export const ANY_JSON: ApiPropertyOptions = {

@@ -2,6 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { MAX_CLIENT_ID_LENGTH, MAX_TABLE_LENGTH } from '../../common/wire-rules';
 
+/** The longest `collections` list of a stream (characters). */
+export const MAX_COLLECTIONS_LENGTH = 10_000;
+
 /** What every read takes: where to continue, and who asks (for echo suppression). */
 class CursorQueryDto {
   @ApiPropertyOptional({
@@ -34,12 +37,12 @@ export class PullQueryDto extends CursorQueryDto {
 export class StreamQueryDto extends CursorQueryDto {
   /** Comma-separated collection names. */
   @ApiProperty({
-    maxLength: 10_000,
+    maxLength: MAX_COLLECTIONS_LENGTH,
     description: 'Comma-separated collection names',
     example: 'tasks,notes',
   })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(10_000)
+  @MaxLength(MAX_COLLECTIONS_LENGTH)
   collections!: string;
 }

@@ -1,6 +1,6 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { ANY_JSON, FieldChange } from './change.dto';
-import { CHANGE_OPS, type ChangeOp } from '../../store/change-op';
+import { CHANGE_OPS, type ChangeOp } from '../../common/change-op';
 
 /** A stored change as clients receive it. */
 @ApiExtraModels(FieldChange)

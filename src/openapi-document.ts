@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { WS_MESSAGE_MODELS } from '../realtime/ws-message.dto';
-import { STREAM_EVENT_MODELS } from '../sync/dto/stream-event.dto';
-import { ErrorResponse } from './error-response.dto';
-import { METRICS_TOKEN_AUTH, USER_TOKEN_AUTH } from './security-schemes';
+import { WS_MESSAGE_MODELS } from './realtime/ws-message.dto';
+import { STREAM_EVENT_MODELS } from './sync/dto/stream-event.dto';
+import { ErrorResponse } from './openapi/error-response.dto';
+import { METRICS_TOKEN_AUTH, USER_TOKEN_AUTH } from './openapi/security-schemes';
 
 export const DOCS_PATH = 'docs';
 export const OPENAPI_JSON_PATH = `${DOCS_PATH}/openapi.json`;

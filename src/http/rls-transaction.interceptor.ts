@@ -1,7 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { AuthenticatedRequest, requestUser } from '../auth/authenticated-user';
-import { RlsTransactionRunner } from './rls-transaction.runner';
+import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 
 /**
  * Wraps a request handler in the caller's RLS transaction. The handler's
