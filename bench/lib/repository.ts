@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import { ChangeRepository } from '../../src/store/change.repository';
 import type { TransactionHost } from '../../src/store/transaction-host';
+import type { SyncConfig } from '../../src/config/app-config';
 
 type Query = (sql: string, params?: unknown[]) => Promise<unknown[]>;
 
@@ -25,7 +26,9 @@ export function rawRepository(
       queryRunner: { connect: async () => client },
     },
   };
-  return new ChangeRepository(host as unknown as TransactionHost);
+  // The service's horizon mode: the bench compares both (SYNC_HORIZON=global for the old one).
+  const config = { horizon: process.env.SYNC_HORIZON === 'global' ? 'global' : 'scope' };
+  return new ChangeRepository(host as unknown as TransactionHost, config as SyncConfig);
 }
 
 interface PlanNode {
