@@ -93,6 +93,8 @@ describe('HorizonMonitor', () => {
     );
     sample = { horizon: 90n, nextXid: 100n, holders: [holder(90, 6)] };
     await monitor.sample();
-    expect(warnings[1]).toMatch(/^transaction 90 .* for every reader \(it wrote the change log without claiming/);
+    expect(warnings[1]).toMatch(
+      /^transaction 90 .* for every reader \(it wrote the change log without claiming/,
+    );
   });
 });

@@ -270,7 +270,11 @@ export class ChangeRepository {
       txId: string | null;
       ops: ChangeOp[] | null;
       horizon: string;
-    }>(INSERT_BATCH_SQL[this.mode], [userId, JSON.stringify(rows)], `sync_insert_batch_${this.mode}`);
+    }>(
+      INSERT_BATCH_SQL[this.mode],
+      [userId, JSON.stringify(rows)],
+      `sync_insert_batch_${this.mode}`,
+    );
     const ops = result.ops ?? [];
     return {
       inserted: ops.length,

@@ -230,9 +230,7 @@ export class RlsSession {
     // BEGIN and the statements issued with the first one leave in one write.
     corkUntilNextTick(client);
     // Not awaited: a failure aborts the transaction, so the statements behind it report it.
-    void this.send(client, `BEGIN; ${this.beginSql}${this.claimsWithBegin}`).catch(
-      () => undefined,
-    );
+    void this.send(client, `BEGIN; ${this.beginSql}${this.claimsWithBegin}`).catch(() => undefined);
     if (this.runner) this.runner.isTransactionActive = true;
     return client;
   }
