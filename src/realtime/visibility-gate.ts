@@ -66,6 +66,8 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   private horizon = 0n;
   private round = 0;
   private timer?: NodeJS.Timeout;
+  /** When the scheduled poll runs (ms since the epoch). */
+  private pollAt = 0;
   private polling = false;
   private delay = 0;
   private stopped = false;
@@ -149,10 +151,18 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     } else {
       list.push({ round: this.round, txId, event });
     }
-    if (!this.polling && this.timer === undefined) this.schedule(0);
+    if (this.polling) return;
+    if (this.timer === undefined) return this.schedule(0);
+    // Polls back off while older writers hold some readers; a new event must not wait for that.
+    if (this.pollAt - Date.now() > POLL_MIN_MS) {
+      clearTimeout(this.timer);
+      this.delay = POLL_MIN_MS;
+      this.schedule(POLL_MIN_MS);
+    }
   }
 
   private schedule(delay: number): void {
+    this.pollAt = Date.now() + delay;
     this.timer = setTimeout(() => void this.poll(), delay);
   }
 
