@@ -82,7 +82,7 @@ export class LogSweep implements BeforeApplicationShutdown {
       if (from === undefined || !this.timer) {
         if (this.timer) {
           this.from = next;
-          this.open = sample.holders.map((h) => h.xid);
+          this.open = sample.holders.map((h) => h.xid).filter((xid) => xid < next);
         }
         return;
       }

@@ -131,10 +131,11 @@ export class HorizonRepository {
       holders: HolderRow[];
     }[];
     const nextXid = BigInt(row.nextXid);
+    // A holder at or past the next xid holds back nothing yet, but is reported all the same.
     const holders = row.holders
       .map((h) => ({ ...h, xid: BigInt(h.xid) }))
-      .filter((h) => h.xid < nextXid)
       .sort((a, b) => (a.xid < b.xid ? -1 : a.xid > b.xid ? 1 : 0));
-    return { nextXid, horizon: holders.length > 0 ? holders[0].xid : nextXid, holders };
+    const oldest = holders.length > 0 ? holders[0].xid : nextXid;
+    return { nextXid, horizon: oldest < nextXid ? oldest : nextXid, holders };
   }
 }

@@ -73,7 +73,8 @@ describe('notifications only after visibility', () => {
     expect(metricSum(metrics, 'sync_horizon_lag_seconds')).toBeGreaterThan(1);
     const [{ pid }] = (
       await t.db.pool.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE application_name = 'foreign-writer'`,
+        `SELECT pid FROM pg_stat_activity
+          WHERE application_name = 'foreign-writer' AND datname = current_database()`,
       )
     ).rows;
     const stalls = logs.warnings.filter(
