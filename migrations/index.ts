@@ -8,6 +8,7 @@ import { CompactionRole1732700000006 } from './1732700000006-compaction-role';
 import { ChangePayloadBytes1732700000007 } from './1732700000007-change-payload-bytes';
 import { ObserverRole1732700000008 } from './1732700000008-observer-role';
 import { CompactionRemovals1732700000009 } from './1732700000009-compaction-removals';
+import { ScopeClaims1732700000010 } from './1732700000010-scope-claims';
 
 /** Every migration in order; listed explicitly so ts-jest, ts-node and dist load the same set. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   ChangePayloadBytes1732700000007,
   ObserverRole1732700000008,
   CompactionRemovals1732700000009,
+  ScopeClaims1732700000010,
 ];

@@ -4,6 +4,7 @@ import type { Readable } from 'stream';
 import { CHANGE_SELECT } from '../../src/store/change-columns';
 import { ChangeRepository } from '../../src/store/change.repository';
 import type { TransactionHost } from '../../src/store/transaction-host';
+import type { SyncConfig } from '../../src/config/app-config';
 
 type Query = (sql: string, params?: unknown[]) => Promise<unknown[]>;
 
@@ -28,7 +29,9 @@ export function rawRepository(
       queryRunner: { connect: async () => client },
     },
   };
-  return new ChangeRepository(host as unknown as TransactionHost);
+  // The service's horizon mode: the bench compares both (SYNC_HORIZON=global for the old one).
+  const config = { horizon: process.env.SYNC_HORIZON === 'global' ? 'global' : 'scope' };
+  return new ChangeRepository(host as unknown as TransactionHost, config as SyncConfig);
 }
 
 /**

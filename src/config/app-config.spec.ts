@@ -121,6 +121,13 @@ const OTHERS: [string, Read, unknown, [string, unknown], [string, string] | unde
     ['Loud', line('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', 'loud')],
   ],
   [
+    'SYNC_HORIZON',
+    (c) => c.sync.horizon,
+    'scope',
+    [' Global ', 'global'],
+    ['everyone', line('SYNC_HORIZON', 'one of scope, global', 'everyone')],
+  ],
+  [
     'DB_RLS_ROLE',
     (c) => c.database.rlsRole,
     'sync_app',

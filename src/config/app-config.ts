@@ -1,6 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import { compactionRoleFromEnv } from './compaction-role';
-import { AppEnv } from './env.dto';
+import { AppEnv, HorizonMode } from './env.dto';
 import { Env, invalid, readEnv, withoutTrailingSlashes } from './env-rules';
 import { LocalAuthConfig, localAuthOf } from './local-auth';
 import { observerRoleFromEnv } from './observer-role';
@@ -125,8 +125,14 @@ export class SyncConfig {
   /** Highest Change wire schema version this server understands. */
   readonly maxSchemaVersion: number;
   readonly sseHeartbeatMs: number;
+  /**
+   * `scope`: a read waits only for open writers of its own scopes; `global`: for every
+   * transaction of the database that has an id (the behaviour before per-scope horizons).
+   */
+  readonly horizon: HorizonMode;
 
   constructor(env: AppEnv) {
+    this.horizon = env.SYNC_HORIZON;
     this.pageSize = env.SYNC_PAGE_SIZE;
     this.pageMaxBytes = env.SYNC_PAGE_MAX_BYTES;
     this.maxSchemaVersion = env.SYNC_MAX_SCHEMA_VERSION;

@@ -1,6 +1,10 @@
 import type { LevelWithSilent } from 'pino';
 import { EnvBool, EnvInt, EnvList, EnvOneOf, EnvText, EnvUrl } from './env-rules';
 
+/** Per-scope horizons (docs/cursor.md), or the one global horizon of earlier versions. */
+export const HORIZON_MODES = ['scope', 'global'] as const;
+export type HorizonMode = (typeof HORIZON_MODES)[number];
+
 export const LOG_LEVELS: readonly LevelWithSilent[] = [
   'fatal',
   'error',
@@ -42,6 +46,7 @@ export class AppEnv {
   @EnvInt(1, 10_000) SYNC_PAGE_SIZE = 1000;
   @EnvInt(1, 1024 * 1024 * 1024) SYNC_PAGE_MAX_BYTES = 4 * 1024 * 1024;
   @EnvInt(1, 1000) SYNC_MAX_SCHEMA_VERSION = 1;
+  @EnvOneOf(HORIZON_MODES) SYNC_HORIZON: HorizonMode = 'scope';
   @EnvInt(1, 120_000) INTERNAL_HTTP_TIMEOUT_MS = 3_000;
   @EnvInt(0, 86_400_000) MEMBERSHIP_CACHE_TTL_MS = 300_000;
   @EnvInt(0, 86_400_000) BILLING_CACHE_TTL_MS = 300_000;

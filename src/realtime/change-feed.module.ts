@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ChangeFeed } from './change-feed';
 import { HintRelay } from './hint-relay';
 import { HorizonMonitor } from './horizon-monitor';
+import { HorizonMetrics } from './horizon.metrics';
 import { LogSweep } from './log-sweep';
 import { NotificationListener } from './notification-listener';
 import { PostgresHintRelay } from './postgres-hint-relay';
@@ -17,6 +18,7 @@ import { RealtimeMetrics } from './realtime.metrics';
   providers: [
     NotificationListener,
     { provide: HintRelay, useClass: PostgresHintRelay },
+    HorizonMetrics,
     HorizonMonitor,
     LogSweep,
     RealtimeMetrics,

@@ -72,11 +72,11 @@ export class ChangeFeed {
     }
   }
 
-  /** What the sweep found in [from, …): transactions no hint told of. */
+  /** What the sweep found: transactions no hint told of. */
   private swept(found: readonly CommittedChange[], from: bigint): void {
-    // Transactions below `from` are never found again.
-    for (const txId of this.told) if (BigInt(txId) < from) this.told.delete(txId);
     const missed = found.filter((change) => !this.told.has(change.txId));
+    // Transactions below `from` are never found again (those found now may be below it).
+    for (const txId of this.told) if (BigInt(txId) < from) this.told.delete(txId);
     if (missed.length > 0) this.tell(missed, 'sweep');
   }
 }

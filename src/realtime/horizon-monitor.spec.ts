@@ -1,7 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { HorizonHolder, HorizonRepository, HorizonSample } from '../store/horizon.repository';
+import {
+  HorizonHolder,
+  HorizonRepository,
+  HorizonSample,
+  scopeKey,
+  WILDCARD_KEY,
+} from '../store/horizon.repository';
+import { HorizonMetrics } from './horizon.metrics';
 import { HorizonMonitor } from './horizon-monitor';
 
 describe('HorizonMonitor', () => {
@@ -14,6 +21,7 @@ describe('HorizonMonitor', () => {
     applicationName: ageSeconds === null ? null : 'psql',
     ageSeconds,
     xid: BigInt(xid),
+    scopeKeys: [WILDCARD_KEY],
   });
 
   beforeEach(() => {
@@ -23,10 +31,12 @@ describe('HorizonMonitor', () => {
       warnings.push(String(message));
     });
     const repository = { sample: async () => sample } as unknown as HorizonRepository;
+    const config = loadConfig({ DB_IDLE_IN_TX_TIMEOUT_MS: '10000' });
     monitor = new HorizonMonitor(
       repository,
-      loadConfig({ DB_IDLE_IN_TX_TIMEOUT_MS: '10000' }).database,
-      new MetricsService(),
+      config.database,
+      new HorizonMetrics(new MetricsService()),
+      config.sync,
     );
   });
 
@@ -67,5 +77,24 @@ describe('HorizonMonitor', () => {
     expect(monitor.lagSeconds(later)).toBe(6);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/application_name "unknown", open for 6\.0 s/);
+  });
+
+  it('says whom a holder holds back: every reader, or the readers of the scopes it claimed', async () => {
+    const writer: HorizonHolder = {
+      ...holder(95, 7),
+      pid: 77,
+      scopeKeys: [scopeKey('u:a'), scopeKey('s:x')],
+    };
+    sample = { horizon: 90n, nextXid: 100n, holders: [holder(90, 3), writer] };
+    expect(monitor.lagsByCause(await monitor.sample())).toEqual({ everyone: 3, scopes: 7 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^transaction 95 holds the sync horizon back for the readers of the 2 scopes it claimed: pid 77,/,
+    );
+    sample = { horizon: 90n, nextXid: 100n, holders: [holder(90, 6)] };
+    await monitor.sample();
+    expect(warnings[1]).toMatch(
+      /^transaction 90 .* for every reader \(it wrote the change log without claiming/,
+    );
   });
 });

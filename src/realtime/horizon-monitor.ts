@@ -4,10 +4,14 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Gauge } from 'prom-client';
-import { DatabaseConfig } from '../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
-import { HorizonHolder, HorizonRepository, HorizonSample } from '../store/horizon.repository';
+import { DatabaseConfig, SyncConfig } from '../config/app-config';
+import {
+  HorizonHolder,
+  HorizonRepository,
+  HorizonSample,
+  WILDCARD_KEY,
+} from '../store/horizon.repository';
+import { HorizonCause, HorizonMetrics } from './horizon.metrics';
 
 /** Without an idle-in-transaction timeout, a writer is reported once it held the horizon this long. */
 const DEFAULT_STALL_MS = 30_000;
@@ -15,12 +19,17 @@ const DEFAULT_STALL_MS = 30_000;
 const MAX_CHECK_INTERVAL_MS = 30_000;
 const MIN_CHECK_INTERVAL_MS = 1_000;
 
+/** Who a holder holds back: every reader (the wildcard), or the readers of its claimed scopes. */
+function causeOf(holder: HorizonHolder): HorizonCause {
+  return holder.scopeKeys.includes(WILDCARD_KEY) ? 'everyone' : 'scopes';
+}
+
 /**
- * Watches the cursor horizon (docs/cursor.md): the VisibilityGate samples it
- * while notifications wait, `sync_horizon_lag_seconds` reads it at scrape
- * time, and a slow background check warns about a session that holds it back
- * longer than DB_IDLE_IN_TX_TIMEOUT_MS/2 (our own connections are cut at the
- * full timeout, so such a session is usually a foreign writer).
+ * Watches the cursor horizons (docs/cursor.md): the VisibilityGate and the LogSweep sample
+ * them (one reading for every scope), `sync_horizon_lag_seconds` reads them at scrape time
+ * by cause, and a slow background check warns about a writer that holds readers back longer
+ * than DB_IDLE_IN_TX_TIMEOUT_MS/2 (our own connections are cut at the full timeout, so such
+ * a writer is usually a foreign one), saying whom it holds back.
  */
 @Injectable()
 export class HorizonMonitor implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -30,27 +39,19 @@ export class HorizonMonitor implements OnApplicationBootstrap, BeforeApplication
   /** Holder xid → when it was last warned about. */
   private readonly warned = new Map<string, number>();
   readonly stallMs: number;
+  private readonly global: boolean;
   private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly repository: HorizonRepository,
     database: DatabaseConfig,
-    metrics: MetricsService,
+    metrics: HorizonMetrics,
+    sync: SyncConfig,
   ) {
     const idle = database.idleInTransactionTimeoutMs;
     this.stallMs = idle > 0 ? Math.floor(idle / 2) : DEFAULT_STALL_MS;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const monitor = this;
-    new Gauge({
-      name: 'sync_horizon_lag_seconds',
-      help: 'How long the oldest running write transaction of the database has held the cursor horizon behind the newest one (0: none)',
-      registers: [metrics.registry],
-      async collect(this: Gauge) {
-        // A database that is down leaves the last value; the scrape itself must not fail.
-        const sample = await monitor.sample().catch(() => undefined);
-        if (sample) this.set(monitor.lagSeconds(sample));
-      },
-    });
+    this.global = sync.horizon === 'global';
+    metrics.readLagsFrom(async () => this.lagsByCause(await this.sample()));
   }
 
   onApplicationBootstrap(): void {
@@ -78,6 +79,17 @@ export class HorizonMonitor implements OnApplicationBootstrap, BeforeApplication
     return Math.max(0, this.ageOf(sample.holders[0], Date.now()) / 1000);
   }
 
+  /** The lag of the oldest holder of each cause (0: none). */
+  lagsByCause(sample: HorizonSample): Record<HorizonCause, number> {
+    const lags: Record<HorizonCause, number> = { everyone: 0, scopes: 0 };
+    const now = Date.now();
+    for (const holder of sample.holders) {
+      const cause = causeOf(holder);
+      lags[cause] = Math.max(lags[cause], this.ageOf(holder, now) / 1000);
+    }
+    return lags;
+  }
+
   private ageOf(holder: HorizonHolder, now: number): number {
     if (holder.ageSeconds !== null) return holder.ageSeconds * 1000;
     return now - (this.firstSeen.get(holder.xid.toString()) ?? now);
@@ -99,10 +111,21 @@ export class HorizonMonitor implements OnApplicationBootstrap, BeforeApplication
       if (last !== undefined && now - last < this.stallMs) continue;
       this.warned.set(xid, now);
       this.logger.warn(
-        `transaction ${xid} holds the sync horizon back: pid ${holder.pid ?? 'none'}, ` +
+        `transaction ${xid} holds the sync horizon back for ${this.whom(holder)}: ` +
+          `pid ${holder.pid ?? 'none'}, ` +
           `application_name ${JSON.stringify(holder.applicationName ?? 'unknown')}, ` +
-          `open for ${(age / 1000).toFixed(1)} s; live clients receive no newer change until it ends`,
+          `open for ${(age / 1000).toFixed(1)} s; their live clients receive no newer change until it ends`,
       );
     }
+  }
+
+  private whom(holder: HorizonHolder): string {
+    if (causeOf(holder) === 'scopes') {
+      const n = holder.scopeKeys.length;
+      return `the readers of the ${n} scope${n === 1 ? '' : 's'} it claimed`;
+    }
+    return this.global
+      ? 'every reader (SYNC_HORIZON=global)'
+      : 'every reader (it wrote the change log without claiming its scopes first)';
   }
 }

@@ -97,6 +97,11 @@ export class SocketRegistry {
   }
 
   /** Sockets to tell about a committed change: the pusher's and its spaces' members', on that app. */
+  /** The spaces a connected user's sockets are told of (none when not connected). */
+  spaceIdsOf(userId: string): readonly string[] {
+    return this.users.get(userId)?.spaceIds ?? [];
+  }
+
   recipients(event: ChangeEvent): SocketSession[] {
     const userIds = new Set([event.userId]);
     for (const spaceId of event.spaceIds) {

@@ -5,7 +5,8 @@ import { AuthService } from '../auth/auth.service';
 import { loadConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { RealtimeMetrics } from './realtime.metrics';
-import { ChangeEvent, ChangeListener } from './change-feed';
+import { ChangeEvent } from './change-feed';
+import type { GateListener } from './visibility-gate';
 import { SocketMemberships } from './socket-memberships';
 import { SocketRegistry } from './socket-registry';
 import { SocketSessions } from './socket-sessions.service';
@@ -35,13 +36,13 @@ class FakeSocket extends EventEmitter {
 
 /** Delivers what a test emits to subscribers, as the VisibilityGate does. */
 class FakeBus {
-  listeners = new Set<ChangeListener>();
-  subscribe(listener: ChangeListener): () => void {
+  listeners = new Set<GateListener>();
+  subscribe(listener: GateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
   emit(event: ChangeEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) listener(event, () => true);
   }
 }
 

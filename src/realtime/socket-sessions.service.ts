@@ -13,7 +13,7 @@ import { ChangeEvent } from './change-feed';
 import { SocketMemberships } from './socket-memberships';
 import { RealtimeMetrics } from './realtime.metrics';
 import { SocketRegistry, SocketSession } from './socket-registry';
-import { VisibilityGate } from './visibility-gate';
+import { ReaderFilter, VisibilityGate } from './visibility-gate';
 import { errorMessage } from '../common/error-message';
 
 /** The path the gateway serves; `<path>/<appId>` narrows a socket to one app. */
@@ -209,21 +209,25 @@ export class SocketSessions implements OnApplicationBootstrap, BeforeApplication
   private updateSubscription(): void {
     const wanted = this.registry.userCount > 0 && !this.closing;
     if (wanted && !this.unsubscribe) {
-      this.unsubscribe = this.gate.subscribe((event) => this.notify(event));
+      this.unsubscribe = this.gate.subscribe((event, tell) => this.notify(event, tell));
     } else if (!wanted && this.unsubscribe) {
       this.unsubscribe();
       this.unsubscribe = undefined;
     }
   }
 
-  private notify(event: ChangeEvent): void {
+  private notify(event: ChangeEvent, tell: ReaderFilter): void {
     const message: ServerMessage = {
       type: 'sync-available',
       appId: event.appId,
       tables: event.tables,
     };
     let sent = 0;
-    for (const session of this.registry.recipients(event)) if (this.send(session, message)) sent++;
+    for (const session of this.registry.recipients(event)) {
+      // Only sockets whose pull can see it now (the horizon of their user's scopes passed it).
+      const userId = session.userId!;
+      if (tell(userId, this.registry.spaceIdsOf(userId)) && this.send(session, message)) sent++;
+    }
     if (sent > 0) this.metrics.notificationsSent('websocket', sent);
   }
 

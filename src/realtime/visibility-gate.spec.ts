@@ -4,6 +4,7 @@ import type { ChangeEvent, ChangeFeed, ChangeListener } from './change-feed';
 import type { HorizonMonitor } from './horizon-monitor';
 import type { NotificationListener } from './notification-listener';
 import { VisibilityGate } from './visibility-gate';
+import { HorizonHolder, HorizonSample, scopeKey, WILDCARD_KEY } from '../store/horizon.repository';
 
 import { RealtimeMetrics } from './realtime.metrics';
 
@@ -56,7 +57,9 @@ describe('VisibilityGate', () => {
     const listener = { onConnect: () => undefined } as unknown as NotificationListener;
     gate = new VisibilityGate(bus as unknown as ChangeFeed, monitor, metrics, listener);
     received = [];
-    gate.subscribe((e) => received.push(e));
+    gate.subscribe((e, tell) => {
+      if (tell(e.userId, [])) received.push(e);
+    });
   });
 
   afterEach(() => {
@@ -156,5 +159,59 @@ describe('VisibilityGate', () => {
     gate['listeners'].clear();
     gate.subscribe(() => undefined)();
     expect(bus.listeners.size).toBe(0);
+  });
+
+  it('tells each reader once no older writer of its own scopes is open, and only once', async () => {
+    let sample: HorizonSample = { horizon: 10n, nextXid: 10n, holders: [] };
+    const monitor = { sample: async () => sample } as unknown as HorizonMonitor;
+    const listener = { onConnect: () => undefined } as unknown as NotificationListener;
+    const scoped = new VisibilityGate(bus as unknown as ChangeFeed, monitor, metrics, listener);
+    const readers = [
+      { userId: 'u1', spaceIds: [] as string[] },
+      { userId: 'u2', spaceIds: ['shared'] },
+      { userId: 'u3', spaceIds: ['other'] },
+    ];
+    const told: string[] = [];
+    scoped.subscribe((e, tell) => {
+      for (const r of readers) if (tell(r.userId, r.spaceIds)) told.push(`${r.userId}@${e.txId}`);
+    });
+    const holder = (xid: bigint, scopes: string[]): HorizonHolder => ({
+      pid: 1,
+      applicationName: null,
+      ageSeconds: 1,
+      xid,
+      scopeKeys: scopes.map(scopeKey),
+    });
+    // A writer of space "shared" (xid 5) and one of user u3 (xid 7) are open; u1 pushed (xid 9).
+    sample = {
+      horizon: 5n,
+      nextXid: 10n,
+      holders: [holder(5n, ['u:w', 's:shared']), holder(7n, ['u:u3'])],
+    };
+    bus.emit(event(9));
+    await settle();
+    expect(told).toEqual(['u1@9']);
+    // The writer of u3 ends: u3 is told; u2 still waits for the writer of its space.
+    sample = { ...sample, holders: [sample.holders[0]] };
+    await settle(100);
+    expect(told).toEqual(['u1@9', 'u3@9']);
+    await settle(5_000);
+    expect(told).toEqual(['u1@9', 'u3@9']);
+    sample = { horizon: 12n, nextXid: 12n, holders: [holder(11n, ['u:u2'])] };
+    await settle(2_000);
+    expect(told).toEqual(['u1@9', 'u3@9', 'u2@9']);
+    // An unattributed writer (the wildcard) holds everyone.
+    sample = {
+      horizon: 11n,
+      nextXid: 13n,
+      holders: [{ ...holder(11n, []), scopeKeys: [WILDCARD_KEY] }],
+    };
+    bus.emit(event(12));
+    await settle(2_000);
+    expect(told).toHaveLength(3);
+    sample = { horizon: 13n, nextXid: 13n, holders: [] };
+    await settle(2_000);
+    expect(told.slice(3).sort()).toEqual(['u1@12', 'u2@12', 'u3@12']);
+    scoped.beforeApplicationShutdown();
   });
 });

@@ -1,9 +1,21 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { callEach } from '../common/call-each';
-import { ChangeEvent, ChangeFeed, ChangeListener } from './change-feed';
+import { HorizonSample, readerScopeKeys, WILDCARD_KEY } from '../store/horizon.repository';
+import { ChangeEvent, ChangeFeed } from './change-feed';
 import { HorizonMonitor } from './horizon-monitor';
 import { NotificationListener } from './notification-listener';
 import { RealtimeMetrics } from './realtime.metrics';
+
+/** Whether a reader of this user and these spaces is to be told of the event now. */
+export type ReaderFilter = (userId: string, spaceIds: readonly string[]) => boolean;
+
+/**
+ * Told of a change once some readers can see it: `tell` says which (a listener asks it for
+ * each reader the event concerns). An event reaches each reader once.
+ */
+export type GateListener = (event: ChangeEvent, tell: ReaderFilter) => void;
+
+const EVERYONE: ReaderFilter = () => true;
 
 /** The first poll after a notification runs at once; then this, doubling while the horizon stands still. */
 const POLL_MIN_MS = 20;
@@ -14,24 +26,33 @@ interface Held {
   round: number;
   txId: bigint;
   event: ChangeEvent;
+  /**
+   * Once told to some readers: the scope keys whose readers were still held back then (an
+   * older writer of those scopes was open). Undefined: told to nobody yet.
+   */
+  blocked?: Set<number>;
 }
 
 /**
  * Change notifications reach clients only once a reader can see the change.
  * A push's event arrives at COMMIT, but a read returns only rows below the
- * cursor horizon (docs/cursor.md): while an older write transaction of the
- * database is still open, a client told now would read nothing and never be
+ * horizon of the reader's scopes (docs/cursor.md): while an older writer of one
+ * of them is still open, a client told now would read nothing and never be
  * told again. So events are held until one per-instance poll of the horizon
- * shows it above the writer's transaction (the event's `txId`), however long
- * that takes, and delivered then. Polls run only while something is held;
- * events of one user, app, client and spaces that arrive in the same round
- * are merged. Listeners (SSE streams, WebSockets) subscribe here, not on the
- * ChangeFeed. `sync_hint_delay_seconds` measures each delivery from its COMMIT.
+ * shows, for a reader, every writer of its scopes older than the event's
+ * transaction (`txId`) ended, and told to that reader then: to the readers no
+ * older writer holds at once, to the others as their writers end, however long
+ * that takes. Polls run only while something is held; events of one user, app,
+ * client and spaces that arrive in the same round are merged. Listeners (SSE
+ * streams, WebSockets) subscribe here, not on the ChangeFeed.
+ * `sync_hint_delay_seconds` measures each delivery from its COMMIT.
  */
 @Injectable()
 export class VisibilityGate implements BeforeApplicationShutdown {
   private readonly logger = new Logger('VisibilityGate');
-  private readonly listeners = new Set<ChangeListener>();
+  private readonly listeners = new Set<GateListener>();
+  /** Scope keys of readers, by user and spaces (md5 each): bounded, cleared when full. */
+  private readonly readerKeys = new Map<string, Set<number>>();
   private readonly held = new Map<string, Held[]>();
   private readonly resyncListeners = new Set<() => void>();
   /**
@@ -45,6 +66,8 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   private horizon = 0n;
   private round = 0;
   private timer?: NodeJS.Timeout;
+  /** When the scheduled poll runs (ms since the epoch). */
+  private pollAt = 0;
   private polling = false;
   private delay = 0;
   private stopped = false;
@@ -69,7 +92,7 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     return count;
   }
 
-  subscribe(listener: ChangeListener): () => void {
+  subscribe(listener: GateListener): () => void {
     this.listeners.add(listener);
     if (!this.unsubscribeFeed && !this.stopped) {
       this.unsubscribeFeed = this.feed.subscribe((event) => this.receive(event));
@@ -112,7 +135,7 @@ export class VisibilityGate implements BeforeApplicationShutdown {
 
   private receive(event: ChangeEvent): void {
     const txId = BigInt(event.txId);
-    if (txId < this.horizon) return this.emit(event);
+    if (txId < this.horizon) return this.emit(event, EVERYONE);
     const key = JSON.stringify([
       event.appId,
       event.userId,
@@ -122,16 +145,24 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     let list = this.held.get(key);
     if (!list) this.held.set(key, (list = []));
     const last = list[list.length - 1];
-    if (last && last.round === this.round) {
+    if (last && last.round === this.round && last.blocked === undefined) {
       last.event = merge(last.event, event);
       if (txId > last.txId) last.txId = txId;
     } else {
       list.push({ round: this.round, txId, event });
     }
-    if (!this.polling && this.timer === undefined) this.schedule(0);
+    if (this.polling) return;
+    if (this.timer === undefined) return this.schedule(0);
+    // Polls back off while older writers hold some readers; a new event must not wait for that.
+    if (this.pollAt - Date.now() > POLL_MIN_MS) {
+      clearTimeout(this.timer);
+      this.delay = POLL_MIN_MS;
+      this.schedule(POLL_MIN_MS);
+    }
   }
 
   private schedule(delay: number): void {
+    this.pollAt = Date.now() + delay;
     this.timer = setTimeout(() => void this.poll(), delay);
   }
 
@@ -139,10 +170,11 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     this.timer = undefined;
     this.polling = true;
     let advanced = false;
+    let sample: HorizonSample | undefined;
     try {
-      const { horizon } = await this.monitor.sample();
-      if (horizon > this.horizon) {
-        this.horizon = horizon;
+      sample = await this.monitor.sample();
+      if (sample.horizon > this.horizon) {
+        this.horizon = sample.horizon;
         advanced = true;
       }
     } catch (error) {
@@ -155,7 +187,7 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     }
     if (this.stopped) return;
     this.round++;
-    this.release();
+    if (sample && this.release(sample)) advanced = true;
     if (this.held.size === 0 && this.resyncAfter === undefined) {
       this.delay = 0;
       return;
@@ -164,29 +196,81 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     this.schedule(this.delay);
   }
 
-  /** Delivers, per key, everything the horizon has passed, as one event. */
-  private release(): void {
+  /**
+   * Tells each held event to the readers the sample shows can see it now, and not before;
+   * an event stays held while older writers hold some of its readers back. True when
+   * anything was told.
+   */
+  private release(sample: HorizonSample): boolean {
     if (this.resyncAfter !== undefined && this.horizon >= this.resyncAfter) {
       this.resyncAfter = undefined;
       callEach(this.resyncListeners, (listener) => listener(), this.logger, 'resync listener');
     }
+    let told = false;
     for (const [key, list] of this.held) {
-      let due: Held | undefined;
-      while (list.length > 0 && list[0].txId < this.horizon) {
-        const next = list.shift()!;
-        due = due ? { ...next, event: merge(due.event, next.event) } : next;
+      const kept: Held[] = [];
+      for (const held of list) {
+        if (held.txId >= sample.nextXid) {
+          kept.push(held);
+          continue;
+        }
+        const blocking = blockingKeys(sample, held.txId);
+        const before = held.blocked;
+        if (before !== undefined && sameKeys(before, blocking)) {
+          kept.push(held);
+          continue;
+        }
+        // Readers held back before and free now; all of them when first told.
+        const wasHeld = (keys: Set<number>): boolean =>
+          before === undefined || [...keys].some((k) => before.has(k));
+        if (!blocking.has(WILDCARD_KEY)) {
+          this.emit(held.event, (userId, spaceIds) => {
+            const keys = this.keysOf(userId, spaceIds);
+            return wasHeld(keys) && ![...keys].some((k) => blocking.has(k));
+          });
+          told = true;
+        }
+        if (blocking.size > 0) kept.push({ ...held, blocked: blocking });
       }
-      if (list.length === 0) this.held.delete(key);
-      if (due) this.emit(due.event);
+      if (kept.length === 0) this.held.delete(key);
+      else this.held.set(key, kept);
     }
+    return told;
   }
 
-  private emit(event: ChangeEvent): void {
+  private keysOf(userId: string, spaceIds: readonly string[]): Set<number> {
+    const id = JSON.stringify([userId, spaceIds]);
+    let keys = this.readerKeys.get(id);
+    if (!keys) {
+      if (this.readerKeys.size >= READER_KEYS_CACHED) this.readerKeys.clear();
+      keys = new Set(readerScopeKeys(userId, spaceIds));
+      this.readerKeys.set(id, keys);
+    }
+    return keys;
+  }
+
+  private emit(event: ChangeEvent, tell: ReaderFilter): void {
     if (event.committedAt !== undefined) {
       this.metrics.hintDelivered(event.source, event.committedAt);
     }
-    callEach(this.listeners, (listener) => listener(event), this.logger, 'change listener');
+    callEach(this.listeners, (listener) => listener(event, tell), this.logger, 'change listener');
   }
+}
+
+const READER_KEYS_CACHED = 10_000;
+
+/** Scopes whose readers an open writer older than `txId` holds back. */
+function blockingKeys(sample: HorizonSample, txId: bigint): Set<number> {
+  const keys = new Set<number>();
+  for (const holder of sample.holders) {
+    if (holder.xid >= txId) break;
+    for (const key of holder.scopeKeys) keys.add(key);
+  }
+  return keys;
+}
+
+function sameKeys(a: Set<number>, b: Set<number>): boolean {
+  return a.size === b.size && [...a].every((k) => b.has(k));
 }
 
 /**

@@ -54,12 +54,24 @@ export class ChangeLog {
    * the report names instead of the rows' own (a restore, which no connected client wrote).
    */
   async append(rows: readonly NewChange[], writer?: string): Promise<InsertedBatch> {
+    this.claim(rows);
     const stored = await this.changes.insertBatch(rows);
     if (stored.inserted > 0) {
       const committed = summarize(rows, this.tx.scope.userId, stored.txId.toString(), writer);
       this.tx.afterCommit(() => this.report(committed));
     }
     return stored;
+  }
+
+  /**
+   * Claims the scopes of `rows` (their user's, their spaces) for the current transaction; a
+   * caller whose transaction writes something else first (an idempotency key) claims before
+   * that. append claims too.
+   */
+  claim(rows: readonly NewChange[]): void {
+    const spaces = new Set<string>();
+    for (const row of rows) if (row.spaceId !== null) spaces.add(row.spaceId);
+    this.tx.claimScopes([...spaces]);
   }
 
   private report(committed: CommittedChange[]): void {

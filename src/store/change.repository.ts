@@ -12,6 +12,8 @@ import {
   WirePieceRow,
   WireRow,
 } from './wire-projection';
+import { SyncConfig } from '../config/app-config';
+import type { HorizonMode } from '../config/env.dto';
 
 /** A change ready to be appended; `userId` comes from the transaction's scope, never from here. */
 export interface NewChange {
@@ -120,9 +122,16 @@ export const HORIZON_SQL = `WITH fresh AS MATERIALIZED (SELECT pg_stat_clear_sna
  */
 const READ_HORIZON = 'app.read_horizon';
 
-/** Reads the horizon and keeps it in READ_HORIZON for the statements behind it. */
-const READ_HORIZON_SQL = `SELECT set_config('${READ_HORIZON}', h.horizon, true) AS horizon
-  FROM (${HORIZON_SQL}) h`;
+/**
+ * Reads the horizon and keeps it in READ_HORIZON for the statements behind it. `scope`: the
+ * horizon of the transaction's RLS scope (migration ScopeClaims, docs/cursor.md); `global`:
+ * HORIZON_SQL.
+ */
+const READ_HORIZON_SQL: Record<HorizonMode, string> = {
+  scope: `SELECT set_config('${READ_HORIZON}', sync_scope_horizon()::text, true) AS horizon`,
+  global: `SELECT set_config('${READ_HORIZON}', h.horizon, true) AS horizon
+  FROM (${HORIZON_SQL}) h`,
+};
 
 /**
  * One push's write: the rows ($2, one JSON array) and the horizon (kept in READ_HORIZON),
@@ -130,7 +139,7 @@ const READ_HORIZON_SQL = `SELECT set_config('${READ_HORIZON}', h.horizon, true) 
  * No NOTIFY: PostgreSQL serialises notifying commits, WAL flush included, under one lock
  * for the whole server. Hints leave after COMMIT (ChangeLog).
  */
-const INSERT_BATCH_SQL = `WITH ins AS (
+const insertBatchSql = (mode: HorizonMode): string => `WITH ins AS (
          INSERT INTO sync_changes
            (id, app_id, table_name, record_id, user_id, space_id, op, data, field_meta,
             client_id, schema_version, actor, origin, created_at, payload_bytes)
@@ -147,13 +156,24 @@ const INSERT_BATCH_SQL = `WITH ins AS (
          ON CONFLICT (id) DO NOTHING
          RETURNING tx_id, op),
        stored AS (SELECT min(tx_id) AS tx_id, array_agg(op) AS ops FROM ins)
-       SELECT stored.tx_id::text AS "txId", stored.ops, (${READ_HORIZON_SQL}) AS horizon
+       SELECT stored.tx_id::text AS "txId", stored.ops, (${READ_HORIZON_SQL[mode]}) AS horizon
          FROM stored`;
+const INSERT_BATCH_SQL: Record<HorizonMode, string> = {
+  scope: insertBatchSql('scope'),
+  global: insertBatchSql('global'),
+};
 
 /** The SQL of the change log. Runs only inside the caller's RLS transaction. */
 @Injectable()
 export class ChangeRepository {
-  constructor(private readonly tx: TransactionHost) {}
+  private readonly mode: HorizonMode;
+
+  constructor(
+    private readonly tx: TransactionHost,
+    config: SyncConfig,
+  ) {
+    this.mode = config.horizon;
+  }
 
   /** Who the current transaction acts for. */
   get scope(): RlsScope {
@@ -189,7 +209,11 @@ export class ChangeRepository {
       txId: string | null;
       ops: ChangeOp[] | null;
       horizon: string;
-    }>(INSERT_BATCH_SQL, [userId, JSON.stringify(rows)], 'sync_insert_batch');
+    }>(
+      INSERT_BATCH_SQL[this.mode],
+      [userId, JSON.stringify(rows)],
+      `sync_insert_batch_${this.mode}`,
+    );
     const ops = result.ops ?? [];
     return {
       inserted: ops.length,
@@ -311,9 +335,9 @@ export class ChangeRepository {
    */
   async readHorizon(): Promise<bigint> {
     const [row] = await this.tx.query<{ horizon: string }>(
-      READ_HORIZON_SQL,
+      READ_HORIZON_SQL[this.mode],
       [],
-      'sync_read_horizon',
+      `sync_read_horizon_${this.mode}`,
     );
     return BigInt(row.horizon);
   }

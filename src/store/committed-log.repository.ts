@@ -8,15 +8,23 @@ import type { CommittedChange } from './change-log';
  * and writing client, with the tables and spaces it wrote. Read through the index on
  * `tx_id + 0` (migration ObserverRole).
  */
-const COMMITTED_SQL = `SELECT app_id AS "appId", user_id AS "userId", client_id AS "clientId",
+const COMMITTED_COLUMNS = `app_id AS "appId", user_id AS "userId", client_id AS "clientId",
          tx_id::text AS "txId", array_agg(DISTINCT table_name) AS tables,
          coalesce(array_agg(DISTINCT space_id) FILTER (WHERE space_id IS NOT NULL), '{}')
-           AS "spaceIds"
+           AS "spaceIds"`;
+
+/** A range of transactions ($1, $2, at most $3 entries), and the open ones of earlier ranges ($4). */
+const COMMITTED_SQL = `(SELECT ${COMMITTED_COLUMNS}
+    FROM sync_changes
+   WHERE tx_id + 0 = ANY($4::bigint[])
+   GROUP BY tx_id, app_id, user_id, client_id)
+  UNION ALL
+  (SELECT ${COMMITTED_COLUMNS}
     FROM sync_changes
    WHERE tx_id + 0 >= $1::bigint AND tx_id + 0 < $2::bigint
    GROUP BY tx_id, app_id, user_id, client_id
    ORDER BY tx_id
-   LIMIT $3`;
+   LIMIT $3)`;
 
 /**
  * The log as the hint sweep reads it: across users, so not in a user's RLS transaction,
@@ -31,11 +39,17 @@ export class CommittedLogRepository {
   ) {}
 
   /**
-   * What transactions in [from, below) committed, oldest first, at most `limit` entries.
-   * `below` must be a horizon read in an earlier statement (docs/cursor.md): then every
-   * transaction in the range has ended, and the answer is final.
+   * What transactions in [from, below) committed, oldest first, at most `limit` entries, and
+   * (without a limit, first) what the transactions `also` committed. `below` must be the next
+   * xid of a horizon sample taken before (docs/cursor.md): then every transaction of the
+   * range that may still add rows was a holder in that sample.
    */
-  async committedBetween(from: bigint, below: bigint, limit: number): Promise<CommittedChange[]> {
+  async committedBetween(
+    from: bigint,
+    below: bigint,
+    limit: number,
+    also: readonly bigint[] = [],
+  ): Promise<CommittedChange[]> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
@@ -45,6 +59,7 @@ export class CommittedLogRepository {
         from.toString(),
         below.toString(),
         limit,
+        also.map(String),
       ])) as CommittedChange[];
       await runner.commitTransaction();
       return rows;

@@ -25,6 +25,16 @@ function scopeSettings(role: string, userId: string, spaceIds: string): string {
        set_config('jit', 'off', true)`;
 }
 
+/**
+ * Claims a writer's scopes (migration ScopeClaims, docs/cursor.md): before the transaction has
+ * an id, so readers of those scopes, and only they, wait for it.
+ */
+export function claimStatement(userId: string, spaceIds: readonly string[]): string {
+  return `SELECT sync_claim_scopes(${escapeLiteral(userId)}, ARRAY[${spaceIds
+    .map((id) => escapeLiteral(id))
+    .join(', ')}]::text[])`;
+}
+
 /** The scope statement with bound parameters ($1 role, $2 user id, $3 space ids). */
 export const RLS_SCOPE_SQL = scopeSettings('$1', '$2', '$3');
 
@@ -66,6 +76,9 @@ export class RlsSession {
   private endedWith?: 'COMMIT' | 'ROLLBACK';
   /** The connection died (error or end event, or a FATAL from the server). */
   private lost?: Error;
+  /** Scopes claimed (`u:<id>`, `s:<id>`), and claims still to travel with BEGIN. */
+  private readonly claimed = new Set<string>();
+  private claimsWithBegin = '';
 
   /**
    * `commitEarly`: the owner of the transaction lets its handler send COMMIT with its last
@@ -141,6 +154,22 @@ export class RlsSession {
     });
     this.last = sent.catch(() => undefined);
     return sent;
+  }
+
+  /**
+   * Claims the scopes of rows this transaction is about to write: with BEGIN when it has not
+   * begun, else as the next statement (refused by the database once the transaction has an
+   * id: the claim must precede the first write). Scopes claimed already are skipped.
+   */
+  claimScopes(userId: string, spaceIds: readonly string[]): void {
+    const user = this.claimed.has(`u:${userId}`) ? [] : [userId];
+    const spaces = [...new Set(spaceIds)].filter((id) => !this.claimed.has(`s:${id}`));
+    if (user.length === 0 && spaces.length === 0) return;
+    this.claimed.add(`u:${userId}`);
+    for (const id of spaces) this.claimed.add(`s:${id}`);
+    const statement = claimStatement(userId, spaces);
+    if (!this.opening) this.claimsWithBegin += `; ${statement}`;
+    else this.query(statement).catch(() => undefined);
   }
 
   /** COMMIT right behind the statements issued so far (see TransactionHost.commitNow). */
@@ -225,7 +254,7 @@ export class RlsSession {
     // BEGIN and the statements issued with the first one leave in one write.
     corkUntilNextTick(client);
     // Not awaited: a failure aborts the transaction, so the statements behind it report it.
-    void this.send(client, `BEGIN; ${this.beginSql}`).catch(() => undefined);
+    void this.send(client, `BEGIN; ${this.beginSql}${this.claimsWithBegin}`).catch(() => undefined);
     if (this.runner) this.runner.isTransactionActive = true;
     return client;
   }

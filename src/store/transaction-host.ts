@@ -17,6 +17,8 @@ export interface TransactionSession {
   copyOut(sql: string, onData: (chunk: Buffer) => void): Promise<void>;
   /** Sends COMMIT behind the statements issued so far, without waiting; no statement may follow. */
   commitNow(): void;
+  /** Claims the scopes of rows about to be written (with BEGIN when not begun yet). */
+  claimScopes(userId: string, spaceIds: readonly string[]): void;
 }
 
 interface ActiveTransaction {
@@ -70,6 +72,16 @@ export class TransactionHost {
    */
   commitNow(): void {
     this.current().session.commitNow();
+  }
+
+  /**
+   * Claims the scopes of rows the transaction will write, the user's and `spaceIds`
+   * (docs/cursor.md): readers of those scopes wait for it, nobody else does. Must come
+   * before the transaction's first write; before its first statement, it travels with BEGIN.
+   */
+  claimScopes(spaceIds: readonly string[]): void {
+    const tx = this.current();
+    tx.session.claimScopes(tx.scope.userId, spaceIds);
   }
 
   get scope(): RlsScope {

@@ -2,9 +2,9 @@ import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'events';
 import type { Response } from 'express';
 import { MetricsService } from '../metrics/metrics.service';
-import { ChangeEvent, ChangeListener } from '../realtime/change-feed';
+import { ChangeEvent } from '../realtime/change-feed';
 import { RealtimeMetrics } from '../realtime/realtime.metrics';
-import { VisibilityGate } from '../realtime/visibility-gate';
+import { GateListener, ReaderFilter, VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { SseStream, SseStreamDeps, StreamRequest } from './sse-stream';
@@ -42,10 +42,10 @@ class FakeResponse extends EventEmitter {
 
 /** The gate's two subscriptions, driven by the test. */
 class FakeGate {
-  listeners = new Set<ChangeListener>();
+  listeners = new Set<GateListener>();
   resync = new Set<() => void>();
 
-  subscribe(listener: ChangeListener): () => void {
+  subscribe(listener: GateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -55,7 +55,8 @@ class FakeGate {
     return () => this.resync.delete(listener);
   }
 
-  emit(event: Partial<ChangeEvent>): void {
+  /** `tell`: which readers the gate lets see it (everyone unless a test says otherwise). */
+  emit(event: Partial<ChangeEvent>, tell: ReaderFilter = () => true): void {
     const full: ChangeEvent = {
       appId: 'todo',
       userId: 'u1',
@@ -66,7 +67,7 @@ class FakeGate {
       source: 'local',
       ...event,
     } as ChangeEvent;
-    for (const listener of [...this.listeners]) listener(full);
+    for (const listener of [...this.listeners]) listener(full, tell);
   }
 }
 
@@ -192,6 +193,24 @@ describe('SseStream', () => {
       ['changes', expect.objectContaining({ table: 'tasks', changes: [{ id: 'tasks-2' }] })],
     ]);
     expect(await sent()).toBe(1);
+  });
+
+  it('reads nothing for a hint its reader may not see yet (the horizon of its scopes has not passed it)', async () => {
+    sync.rows.set('tasks', 1);
+    open();
+    await settle();
+    const before = sync.reads.length;
+    const asked: [string, readonly string[]][] = [];
+    gate.emit({ tables: ['tasks'] }, (userId, spaceIds) => {
+      asked.push([userId, spaceIds]);
+      return false;
+    });
+    await settle();
+    expect(asked).toEqual([['u1', expect.any(Array)]]);
+    expect(sync.reads.length).toBe(before);
+    gate.emit({ tables: ['tasks'] });
+    await settle();
+    expect(sync.reads.slice(before)).toEqual(['tasks']);
   });
 
   it('ignores hints of its own client, another app, and users and spaces it does not follow', async () => {

@@ -4,7 +4,7 @@ import { AuthenticatedUser } from '../auth/authenticated-user';
 import { JsonText } from '../common/json-text';
 import { ChangeEvent } from '../realtime/change-feed';
 import { RealtimeMetrics } from '../realtime/realtime.metrics';
-import { VisibilityGate } from '../realtime/visibility-gate';
+import { ReaderFilter, VisibilityGate } from '../realtime/visibility-gate';
 import { MembershipProvider } from '../spaces/membership-provider';
 import { RlsTransactionRunner } from '../store/rls-transaction.runner';
 import { parseSince, SyncCursor } from './sync-cursor';
@@ -69,7 +69,7 @@ export class SseStream {
   ) {
     this.cursors = new Map(request.collections.map((table) => [table, request.since]));
     this.user = request.user;
-    this.unsubscribe = deps.gate.subscribe((event) => this.onChange(event));
+    this.unsubscribe = deps.gate.subscribe((event, tell) => this.onChange(event, tell));
     this.unsubscribeResync = deps.gate.onResync(() => this.onResync());
     this.heartbeat = setInterval(() => {
       this.schedule(() =>
@@ -172,8 +172,10 @@ export class SseStream {
     for (const table of due) await this.catchUp(table, false);
   };
 
-  private onChange(event: ChangeEvent): void {
+  private onChange(event: ChangeEvent, tell: ReaderFilter): void {
     if (this.closed || !this.concerns(event)) return;
+    // Told once the horizon of this reader's scopes passed the event (VisibilityGate).
+    if (!tell(this.user.userId, this.user.spaceIds)) return;
     const wasIdle = this.pending.size === 0;
     // No tables: the notification was too large to name them, so any collection may have changed.
     const tables = event.tables.length > 0 ? event.tables : [...this.cursors.keys()];

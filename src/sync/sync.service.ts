@@ -67,6 +67,9 @@ export class SyncService {
       user,
       rows.map((r) => r.spaceId),
     );
+    // The scopes of the rows are claimed with BEGIN, before the key's insert gives the
+    // transaction an id (docs/cursor.md).
+    if (rows.length > 0) this.log.claim(rows);
     // The first statement: until here no connection is held.
     if (idempotencyKey !== undefined) {
       const replay = await this.replayOf(idempotencyKey, { appId, clientId, body });

@@ -1,5 +1,5 @@
 /**
- * `npm run check:concurrency -- [--minutes N] [--seed S]`: the randomized
+ * `npm run check:concurrency -- [--minutes N] [--seed S] [--horizon global]`: the randomized
  * concurrency checker as a soak (default 1 minute; SEED=<n> works too). It
  * creates a database of its own on the server of DATABASE_URL, migrates it,
  * runs two instances of the service in this process, and drops the database
@@ -37,9 +37,12 @@ async function main(): Promise<number> {
   const seedText = option('seed') ?? process.env.SEED;
   const seed = seedText !== undefined ? Number(seedText) : Math.floor(Math.random() * 2 ** 31);
   if (!(minutes > 0) || !Number.isInteger(seed)) {
-    console.error('usage: npm run check:concurrency -- [--minutes N] [--seed S]');
+    console.error(
+      'usage: npm run check:concurrency -- [--minutes N] [--seed S] [--horizon scope|global]',
+    );
     return 2;
   }
+  const horizon = option('horizon') === 'global' ? 'global' : 'scope';
   const name = `sync_check_${randomBytes(6).toString('hex')}`;
   const url = new URL(server);
   url.pathname = `/${name}`;
@@ -51,6 +54,7 @@ async function main(): Promise<number> {
       settleMs: 15_000,
       databaseUrl: url.toString(),
       migrate: true,
+      horizon,
       log: (line) => console.log(line),
     });
     return report.failures.length === 0 ? 0 : 1;

@@ -97,8 +97,9 @@ const SERIES: Family[] = [
   {
     name: 'sync_horizon_lag_seconds',
     type: 'gauge',
-    help: 'How long the oldest running write transaction of the database has held the cursor horizon behind the newest one (0: none)',
-    labels: [],
+    // Per cause since the per-scope horizon (issue 21): the one series that changed on purpose.
+    help: 'How long the oldest open writer of the change log has held readers back, by cause (everyone: every reader; scopes: readers of the scopes it claimed); 0: none',
+    labels: ['cause'],
   },
   {
     name: 'sync_http_request_duration_seconds',

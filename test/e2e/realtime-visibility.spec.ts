@@ -24,8 +24,10 @@ describe('notifications only after visibility', () => {
   const logs = new WarningSink();
   // Stall warnings after DB_IDLE_IN_TX_TIMEOUT_MS/2 = 1 s.
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  // The global horizon: every transaction with an id holds everyone (the per-scope horizon is
+  // test/e2e/realtime-scope-horizon.spec.ts).
   const t = useService(
-    { DB_IDLE_IN_TX_TIMEOUT_MS: '2000' },
+    { DB_IDLE_IN_TX_TIMEOUT_MS: '2000', SYNC_HORIZON: 'global' },
     { logger: logs, logDestination: quiet },
   );
 
@@ -71,7 +73,8 @@ describe('notifications only after visibility', () => {
     expect(metricSum(metrics, 'sync_horizon_lag_seconds')).toBeGreaterThan(1);
     const [{ pid }] = (
       await t.db.pool.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE application_name = 'foreign-writer'`,
+        `SELECT pid FROM pg_stat_activity
+          WHERE application_name = 'foreign-writer' AND datname = current_database()`,
       )
     ).rows;
     const stalls = logs.warnings.filter(
