@@ -1,4 +1,6 @@
-import { BadRequestException, ForbiddenException, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { errorMessage } from '../common/error-message';
+import { ForbiddenError, InvalidInputError } from '../common/errors/domain-errors';
 import { Readable } from 'stream';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { BackupConfig, SyncConfig } from '../config/app-config';
@@ -92,23 +94,22 @@ export class BackupImportService {
 
   private async manifestText(archive: ArchiveReader): Promise<string> {
     if (!archive.has(MANIFEST_ENTRY)) {
-      throw new BadRequestException(
+      throw new InvalidInputError(
         'The archive has no manifest.json: it is incomplete (its export failed midway) or not a sync backup',
       );
     }
-    if (!archive.has(EVENTS_ENTRY))
-      throw new BadRequestException('The archive has no events.jsonl');
+    if (!archive.has(EVENTS_ENTRY)) throw new InvalidInputError('The archive has no events.jsonl');
     return archive.readText(MANIFEST_ENTRY, MAX_MANIFEST_BYTES);
   }
 
   private readManifest(text: string, user: AuthenticatedUser): BackupManifest {
     const manifest = parseManifest(text);
     if (manifest.userId !== user.userId) {
-      throw new ForbiddenException('The archive belongs to another user');
+      throw new ForbiddenError('The archive belongs to another user');
     }
     const max = this.sync.maxSchemaVersion;
     if (manifest.schemaVersionMax !== null && manifest.schemaVersionMax > max) {
-      throw new BadRequestException(
+      throw new InvalidInputError(
         `The archive holds schema version ${manifest.schemaVersionMax}; this server supports up to ${max}`,
       );
     }
@@ -158,13 +159,13 @@ export class BackupImportService {
     }
     if (!firstProblem) splitter.end(onLine);
     if (digest.sha256() !== manifest.eventsSha256) {
-      throw new BadRequestException(
+      throw new InvalidInputError(
         'events.jsonl does not match the sha256 in manifest.json: the archive is corrupted',
       );
     }
     if (firstProblem) throw firstProblem;
     if (digest.count !== manifest.eventCount) {
-      throw new BadRequestException(
+      throw new InvalidInputError(
         `events.jsonl holds ${digest.count} events, manifest.json says ${manifest.eventCount}`,
       );
     }
@@ -192,7 +193,7 @@ export class BackupImportService {
     const store = async (batch: Batch<NewChange>): Promise<void> => {
       // The file was verified in the first pass; one changed since (CLI input) must not be written.
       if (batch.digest !== verified[written]) {
-        throw new BadRequestException('events.jsonl changed since it was verified');
+        throw new InvalidInputError('events.jsonl changed since it was verified');
       }
       const result = await this.runner.runAsUser(user, () =>
         this.log.append(batch.items, IMPORT_CLIENT_ID),
@@ -223,16 +224,14 @@ export class BackupImportService {
       if (last) ready.push(last);
       while (ready.length > 0) await store(ready.shift()!);
       if (written !== verified.length) {
-        throw new BadRequestException('events.jsonl changed since it was verified');
+        throw new InvalidInputError('events.jsonl changed since it was verified');
       }
       return inserted;
     } catch (error) {
       await chunks.return?.();
       if (written === 0) throw error;
       this.logger.error(
-        `import for user ${user.userId} stopped after ${written} of ${verified.length} batches (${inserted} events stored): ${
-          error instanceof Error ? error.message : error
-        }`,
+        `import for user ${user.userId} stopped after ${written} of ${verified.length} batches (${inserted} events stored): ${errorMessage(error)}`,
       );
       throw importIncomplete(error, manifest.eventCount, inserted);
     }

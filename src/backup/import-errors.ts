@@ -1,4 +1,6 @@
-import { ForbiddenException, HttpException } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
+import { DomainError, ForbiddenError } from '../common/errors/domain-errors';
+import { httpExceptionOf } from '../common/errors/http-exception.filter';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { ServiceUnavailableError } from '../common/errors/http-errors';
 import { assertMayWriteSpaces, SpaceWriteRefusedError } from '../spaces/space-write.policy';
@@ -10,15 +12,19 @@ import { BackupEvent } from './backup-format';
  * Importing the same archive again skips the stored events and completes it.
  */
 export function importIncomplete(cause: unknown, read: number, inserted: number): HttpException {
+  // A refusal keeps its status and says why; anything else is the database failing.
+  const refusal = cause instanceof DomainError ? httpExceptionOf(cause) : cause;
   const reason =
-    cause instanceof HttpException ? cause.message : 'the database failed while writing';
+    refusal instanceof HttpException ? refusal.message : 'the database failed while writing';
   const body = {
     message: `The import stopped after storing ${inserted} of ${read} events (${reason}). Import the same archive again: stored events are skipped, so it completes`,
     complete: false,
     read,
     inserted,
   };
-  if (cause instanceof HttpException) return new HttpException(body, cause.getStatus(), { cause });
+  if (refusal instanceof HttpException) {
+    return new HttpException(body, refusal.getStatus(), { cause });
+  }
   return new ImportInterruptedError(body);
 }
 
@@ -43,7 +49,7 @@ export function assertMayWrite(
     assertMayWriteSpaces(user, [event.spaceId]);
   } catch (error) {
     if (error instanceof SpaceWriteRefusedError) {
-      throw new ForbiddenException(
+      throw new ForbiddenError(
         `events.jsonl line ${lineNumber}: not a member of space "${event.spaceId}"`,
       );
     }

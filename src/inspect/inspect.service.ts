@@ -1,4 +1,5 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { NotFoundError } from '../common/errors/domain-errors';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { SocketRegistry } from '../realtime/socket-registry';
 import { formatCursor } from '../sync/sync-cursor';
@@ -93,7 +94,7 @@ export class InspectService {
     const compaction = await this.repository.removals(appId, collection, recordId);
     if (changes.length === 0 && compaction.rowsRemoved === 0) {
       // The same answer whether it never existed or belongs to someone else.
-      throw new NotFoundException(`No record "${recordId}" in ${appId}/${collection}`);
+      throw new NotFoundError(`No record "${recordId}" in ${appId}/${collection}`);
     }
     const { record, history } = replayRecord(recordId, changes, new Date().toISOString());
     return {

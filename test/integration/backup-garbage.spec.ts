@@ -1,4 +1,6 @@
 import { HttpException, Logger } from '@nestjs/common';
+import { DomainError } from '../../src/common/errors/domain-errors';
+import { httpExceptionOf } from '../../src/common/errors/http-exception.filter';
 import { createHash, randomInt } from 'crypto';
 import { mkdtemp, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
@@ -267,7 +269,9 @@ describe('the archive reader and import under generated garbage', () => {
       try {
         await importer.importFile(user, file, { maxInflateRatio: 100 });
       } catch (error) {
-        if (!(error instanceof HttpException) || error.getStatus() >= 500) {
+        // The import's own refusals are domain errors; the filter answers them with their status.
+        const answer = error instanceof DomainError ? httpExceptionOf(error) : error;
+        if (!(answer instanceof HttpException) || answer.getStatus() >= 500) {
           throw new Error(`${context}\n→ ${error instanceof Error ? error.stack : error}`, {
             cause: error,
           });

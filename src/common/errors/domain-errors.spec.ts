@@ -3,6 +3,7 @@ import {
   DomainError,
   ForbiddenError,
   InvalidInputError,
+  NotFoundError,
   UnauthenticatedError,
   UnavailableError,
 } from './domain-errors';
@@ -14,6 +15,7 @@ describe('domain errors as HTTP answers', () => {
     [new InvalidInputError('bad'), 400, 'Bad Request'],
     [new UnauthenticatedError('who'), 401, 'Unauthorized'],
     [new ForbiddenError('no'), 403, 'Forbidden'],
+    [new NotFoundError('none'), 404, 'Not Found'],
     [new ConflictError('again'), 422, 'Unprocessable Entity'],
     [new UnavailableError('later'), 503, 'Service Unavailable'],
   ] as [DomainError, number, string][])('%s is %i %s with its message', (error, status, name) => {

@@ -4,7 +4,7 @@
  * filter maps each kind to a status, with the same `{statusCode, error, message}` body.
  */
 export type DomainErrorKind =
-  'invalid' | 'unauthenticated' | 'forbidden' | 'conflict' | 'unavailable';
+  'invalid' | 'unauthenticated' | 'forbidden' | 'not-found' | 'conflict' | 'unavailable';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -28,6 +28,11 @@ export class UnauthenticatedError extends DomainError {
 /** The caller may not do this (HTTP 403). */
 export class ForbiddenError extends DomainError {
   readonly kind = 'forbidden';
+}
+
+/** What the request names does not exist, or not for this caller (HTTP 404). */
+export class NotFoundError extends DomainError {
+  readonly kind = 'not-found';
 }
 
 /** The request contradicts one made before (HTTP 422). */

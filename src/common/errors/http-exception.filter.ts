@@ -2,6 +2,7 @@ import {
   ArgumentsHost,
   BadRequestException,
   ForbiddenException,
+  NotFoundException,
   Catch,
   ExceptionFilter,
   HttpException,
@@ -80,6 +81,8 @@ export function httpExceptionOf(error: DomainError): HttpException {
       return new UnauthorizedException(error.message, options);
     case 'forbidden':
       return new ForbiddenException(error.message, options);
+    case 'not-found':
+      return new NotFoundException(error.message, options);
     case 'conflict':
       return new UnprocessableEntityException(error.message, options);
     default:
