@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { exportBackup, importBackup } from '../support/backup-archive';
 import { useService } from '../support/service-fixture';
 import type { SyncClient } from '../support/sync-client';
 import { until, WsTestClient } from '../support/ws-client';
@@ -170,6 +171,59 @@ describe('per-scope horizon: strangers delay nobody else', () => {
             await blocker.query('ROLLBACK');
             blocker.release();
             expect((await push).status).toBe(200);
+          },
+        };
+      },
+    ],
+    [
+      'an import of user A that the service holds open (its last event waits for a row lock)',
+      async () => {
+        // A's archive of three events, then A's rows wiped, so that the import stores them anew.
+        const a = await t.client('user-a', 'a-importer');
+        const ids = [0, 1, 2].map((i) => `a-imported-${n}-${i}`);
+        expect(
+          (await a.push(ids.map((id) => ({ table: 'tasks', id, op: 'insert', data: {} })))).status,
+        ).toBe(200);
+        const { rows } = await t.db.pool.query<{ id: string }>(
+          `SELECT id FROM sync_changes WHERE record_id = ANY($1) ORDER BY seq`,
+          [ids],
+        );
+        const archive = await exportBackup(t.service.url, a.token!);
+        expect(archive.status).toBe(200);
+        const recordsOfA = async (): Promise<string[]> =>
+          (
+            await t.db.pool.query<{ record_id: string }>(
+              `SELECT record_id FROM sync_changes WHERE user_id = 'user-a' ORDER BY tx_id, seq`,
+            )
+          ).rows.map((r) => r.record_id);
+        const exported = await recordsOfA();
+        expect(exported.slice(-3)).toEqual(ids);
+        await t.db.pool.query(`DELETE FROM sync_changes WHERE user_id = 'user-a'`);
+        // A blocker of A's scope holds the last event's id: the import's batch stores the
+        // events before it (so it has an id), then waits on the key, holding its claim of A.
+        const blocker = await open('blocker-a');
+        await blocker.query(`SELECT sync_claim_scopes('user-a')`);
+        await blocker.query(
+          `INSERT INTO sync_changes (id, app_id, table_name, record_id, user_id, op, data, client_id)
+           VALUES ($1, 'todo', 'tasks', 'a-blocker', 'user-a', 'insert', '{}', 'blocker')`,
+          [rows[2].id],
+        );
+        const imported = importBackup(t.service.url, a.token!, archive.body);
+        const holding = await until(async () => {
+          const { rows: waiting } = await t.db.pool.query(
+            `SELECT 1 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+              WHERE a.wait_event_type = 'Lock' AND a.backend_xid IS NOT NULL
+                AND l.locktype = 'advisory' AND l.classid = 1398361667 AND l.granted`,
+          );
+          return waiting.length > 0;
+        }, 5_000);
+        expect(holding).toBe(true);
+        return {
+          end: async () => {
+            await blocker.query('ROLLBACK');
+            blocker.release();
+            expect((await imported).status).toBe(200);
+            expect(await recordsOfA()).toEqual(exported);
           },
         };
       },
