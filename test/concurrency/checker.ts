@@ -51,6 +51,12 @@ export interface CheckerOptions {
   strangerMs?: { min: number; max: number };
   /** SYNC_HORIZON of the instances (default scope). */
   horizon?: 'scope' | 'global';
+  /**
+   * Also fail when deliveries while strangers are open are slower than the issue's 1 s and
+   * than the same run's deliveries while none is open (see strangerDelayBoundMs). Timing,
+   * so for the soak only: `npm test` asserts the order of events alone.
+   */
+  assertStrangerDelay?: boolean;
   log?: (line: string) => void;
 }
 
@@ -76,6 +82,8 @@ export interface CheckerReport {
   strangers: { unrelated: number; writers: number };
   /** Live deliveries of changes pushed while a stranger that did not concern the reader was open. */
   strangerDeliveries: { checked: number; maxDelayMs: number; p99Ms: number };
+  /** The same readers' deliveries of changes pushed while no stranger was open at all. */
+  quietDeliveries: { checked: number; maxDelayMs: number; p99Ms: number };
   readers: ReaderResult[];
   failures: string[];
 }
@@ -98,6 +106,20 @@ const MAX_SETTLE_FACTOR = 10;
  */
 const STRANGER_MARGIN_MS = 4_000;
 const STRANGER_TARGET_MS = 1_000;
+
+/**
+ * The soak's bound on deliveries while strangers are open: the issue's 1 s, or, on a machine
+ * the run itself saturates (where deliveries take longer than that with no stranger open),
+ * half again the same run's p99 with none open. A held delivery waits for its stranger,
+ * 5 to 20 s, far past either.
+ */
+export function strangerDelayBoundMs(quietP99Ms: number): number {
+  return Math.max(STRANGER_TARGET_MS, Math.ceil(quietP99Ms * 1.5));
+}
+
+function percentile99(sorted: readonly number[]): number {
+  return sorted.length > 0 ? sorted[Math.floor(sorted.length * 0.99)] : 0;
+}
 const DEFAULT_PAGE_SIZE = 1000;
 /** The last writers push through the instance that is killed, then through another one. */
 const DOOMED_WRITERS = 3;
@@ -489,7 +511,9 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
             } finally {
               conn.release();
             }
-            await sleep(rng.int(200, 1500));
+            // Pauses long enough that both kinds are sometimes closed at once: the soak compares
+            // deliveries then with deliveries while a stranger is open.
+            await sleep(rng.int(1_000, 6_000));
           }
         })(),
       );
@@ -610,6 +634,8 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
     let strangerChecked = 0;
     let strangerMax = 0;
     let strangerP99 = 0;
+    const allDuring: number[] = [];
+    const quiet: number[] = [];
     for (const reader of readers) {
       // Readers of the small page size lag under this load by their own catch-up rate (tens
       // of rows per round trip), whatever the horizon: only the default page size is timed.
@@ -627,6 +653,14 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
           (w) => w.user === reader.user && w.beganAt < t.acked && w.endedAt > t.start,
         );
         if (concerning) continue;
+        // No stranger of any kind open from the push's start until its delivery: the baseline.
+        const deliveredAt = reader.receivedAt.get(id);
+        if (
+          deliveredAt !== undefined &&
+          !windows.some((w) => w.openedAt < deliveredAt && w.endedAt > t.start)
+        ) {
+          quiet.push(deliveredAt - t.acked);
+        }
         const stranger = windows.find(
           (w) => w.openedAt < t.start && t.acked + STRANGER_MARGIN_MS < w.endedAt,
         );
@@ -638,11 +672,12 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
         }
         delays.push(at - t.acked);
       }
+      allDuring.push(...delays);
       delays.sort((a, b) => a - b);
       const checked = delays.length + held.length;
       strangerChecked += checked;
       if (delays.length > 0) strangerMax = Math.max(strangerMax, delays[delays.length - 1]);
-      const p99 = delays.length > 0 ? delays[Math.floor(delays.length * 0.99)] : 0;
+      const p99 = percentile99(delays);
       if (held.length > 0) {
         fail(
           `${reader.name}: ${held.length} of ${checked} changes pushed while a stranger was open ` +
@@ -652,6 +687,23 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
       strangerP99 = Math.max(strangerP99, p99);
     }
     if (windows.length === 0) fail('no stranger was open during the run');
+    allDuring.sort((a, b) => a - b);
+    quiet.sort((a, b) => a - b);
+    const quietDeliveries = {
+      checked: quiet.length,
+      maxDelayMs: quiet.length > 0 ? quiet[quiet.length - 1] : 0,
+      p99Ms: percentile99(quiet),
+    };
+    if (options.assertStrangerDelay) {
+      const bound = strangerDelayBoundMs(quietDeliveries.p99Ms);
+      const during = percentile99(allDuring);
+      if (during > bound) {
+        fail(
+          `live deliveries while a stranger was open: 99% within ${during} ms, over the bound of ` +
+            `${bound} ms (1 s, or 1.5 × the ${quietDeliveries.p99Ms} ms with no stranger open)`,
+        );
+      }
+    }
     const report: CheckerReport = {
       seed: options.seed,
       pageSizes,
@@ -663,6 +715,7 @@ export async function runConcurrencyCheck(options: CheckerOptions): Promise<Chec
       deliveriesChecked,
       strangers: strangerCounts,
       strangerDeliveries: { checked: strangerChecked, maxDelayMs: strangerMax, p99Ms: strangerP99 },
+      quietDeliveries,
       readers: results,
       failures,
     };
@@ -691,7 +744,9 @@ export function summary(report: CheckerReport): string {
     `strangers: ${report.strangers.unrelated} on an unrelated table, ${report.strangers.writers} long writers; ` +
       `${report.strangerDeliveries.checked} live deliveries while one was open that did not concern the reader, ` +
       `99% within ${report.strangerDeliveries.p99Ms} ms of their push (the issue's target: ${STRANGER_TARGET_MS} ms), ` +
-      `slowest ${report.strangerDeliveries.maxDelayMs} ms; each before its stranger ended`,
+      `slowest ${report.strangerDeliveries.maxDelayMs} ms; each before its stranger ended; ` +
+      `with no stranger open: ${report.quietDeliveries.checked} deliveries, 99% within ` +
+      `${report.quietDeliveries.p99Ms} ms, slowest ${report.quietDeliveries.maxDelayMs} ms`,
     `${report.readers.length} readers, ${report.deliveriesChecked} deliveries checked; live readers complete ` +
       `${settled.includes(-1) ? 'NOT all' : `after at most ${Math.max(0, ...settled)} ms`} once the writers stopped`,
     report.failures.length === 0

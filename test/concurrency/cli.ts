@@ -3,7 +3,8 @@
  * concurrency checker as a soak (default 1 minute; SEED=<n> works too). It
  * creates a database of its own on the server of DATABASE_URL, migrates it,
  * runs two instances of the service in this process, and drops the database
- * afterwards. Exit code 1 when any reader missed or repeated a change.
+ * afterwards. Exit code 1 when any reader missed or repeated a change, or when live
+ * deliveries while strangers were open were slower than the bound of strangerDelayBoundMs.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'crypto';
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
       databaseUrl: url.toString(),
       migrate: true,
       horizon,
+      assertStrangerDelay: true,
       log: (line) => console.log(line),
     });
     return report.failures.length === 0 ? 0 : 1;
