@@ -1,7 +1,7 @@
 /**
  * The benchmark suite of issue 8: `npm run bench` (full, under 10 min) or
- * `npm run bench -- --quick` (under 2 min). Options: --only=push,small,pull,
- * fanout,instances,idle,export,compact,bigpages,largepush; --profile (V8 CPU profile of the service, summarised).
+ * `npm run bench -- --quick` (under 2 min). Options: --only=push,small,livepull,
+ * pull,fanout,instances,idle,export,compact,bigpages,largepush; --profile (V8 CPU profile of the service, summarised).
  * See docs/performance.md.
  */
 import 'reflect-metadata';
@@ -25,6 +25,7 @@ import { idleSocketsScenario } from './scenarios/idle-sockets';
 import { pullScenario } from './scenarios/pull';
 import { pushScenario } from './scenarios/push';
 import { smallPushScenario } from './scenarios/small-push';
+import { livePullScenario } from './scenarios/live-pull';
 import { bigPagesScenario } from './scenarios/big-pages';
 import { crossInstanceScenario } from './scenarios/cross-instance';
 import { largePushScenario } from './scenarios/large-push';
@@ -33,6 +34,7 @@ import { errorMessage } from '../src/common/error-message';
 const SCENARIOS: Scenario[] = [
   pushScenario,
   smallPushScenario,
+  livePullScenario,
   pullScenario,
   fanoutScenario,
   crossInstanceScenario,
@@ -59,7 +61,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg.startsWith('--only=')) options.only = new Set(arg.slice(7).split(','));
     else if (arg === '--help' || arg === '-h') {
       console.log(
-        'npm run bench [-- --quick] [--only=push,small,pull,fanout,instances,idle,export,compact,bigpages,largepush] [--profile]',
+        'npm run bench [-- --quick] [--only=push,small,livepull,pull,fanout,instances,idle,export,compact,bigpages,largepush] [--profile]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);

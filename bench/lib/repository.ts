@@ -6,7 +6,7 @@ import { ChangeRepository } from '../../src/store/change.repository';
 import type { TransactionHost } from '../../src/store/transaction-host';
 import type { SyncConfig } from '../../src/config/app-config';
 
-type Query = (sql: string, params?: unknown[]) => Promise<unknown[]>;
+type Query = (sql: string, params?: unknown[], name?: string) => Promise<unknown[]>;
 
 /**
  * The service's own ChangeRepository (so exactly its SQL) on a plain `pg`
@@ -19,7 +19,9 @@ export function rawRepository(
   userId: string,
   wrap?: (query: Query) => Query,
 ): ChangeRepository {
-  const query: Query = async (sql, params) => (await client.query(sql, params)).rows;
+  // Named statements are prepared once per connection, as the service's are.
+  const query: Query = async (sql, params, name) =>
+    (await client.query({ text: sql, values: params, name })).rows;
   const wrapped = wrap ? wrap(query) : query;
   const host = {
     scope: { userId, spaceIds: [] },

@@ -12,6 +12,7 @@ import { JsonText } from '../common/json-text';
 import { PushChangeset } from './change-mapper';
 import { SyncMetrics } from './sync.metrics';
 import { nextCursor, SyncCursor } from './sync-cursor';
+import { PageReadPlan, pullKey } from './page-read-plan';
 import { syncResponseText, WirePage } from './wire-page';
 
 /** An Idempotency-Key sent again with another request (422). */
@@ -48,6 +49,8 @@ export class SyncService {
     private readonly metrics: SyncMetrics,
     private readonly tx: TransactionHost,
   ) {}
+
+  private readonly readPlan = new PageReadPlan();
 
   /** Stores a changeset all-or-nothing, then answers with other clients' changes since `since`. */
   async push(
@@ -124,10 +127,15 @@ export class SyncService {
     since: SyncCursor,
     clientId?: string,
   ): Promise<JsonText> {
-    const reading = this.read({ appId, table: collection, since, clientId }, { copy: true });
+    const key = pullKey(this.tx.scope.userId, appId, collection, clientId);
+    const reading = this.read(
+      { appId, table: collection, since, clientId },
+      { copy: this.readPlan.byCopy(key, since) },
+    );
     // The horizon, the page and COMMIT leave together: one round trip.
     this.tx.commitNow();
     const { page } = await reading;
+    this.readPlan.read(key, page.hasMore);
     this.metrics.pulled(appId, page.count);
     return syncResponseText(page);
   }
@@ -136,7 +144,7 @@ export class SyncService {
    * One page after a cursor, with the horizon it was read at (streams use it to wait for
    * writers). `horizon`: being read by a statement of this transaction sent before (a
    * push's insert); else the read sends one itself, in the same round trip as the page.
-   * `copy`: read by COPY, for pages that may be large (pull, a stream's catch-up); see
+   * `copy`: read by COPY, for pages that may be large (a catch-up's pulls, PageReadPlan; a stream's catch-up); see
    * ChangesSinceQuery.copy.
    */
   async read(

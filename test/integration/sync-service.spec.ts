@@ -7,6 +7,7 @@ import { PushChangeset, toChangeset } from '../../src/sync/change-mapper';
 import { PushDto } from '../../src/sync/dto/push.dto';
 import { EPOCH_CURSOR, parseSince } from '../../src/sync/sync-cursor';
 import { IdempotencyKeyReusedError, SyncService } from '../../src/sync/sync.service';
+import { ChangeRepository } from '../../src/store/change.repository';
 import { createStoreContext, StoreContext } from '../support/store-context';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
@@ -129,6 +130,40 @@ describe('SyncService on PostgreSQL', () => {
     expect(pages).toBe(3);
     expect((await pull(alice, 'tablet', since)).serverChanges).toEqual([]);
     expect((await pull(bob, 'tablet', EPOCH_CURSOR)).serverChanges).toEqual([]);
+  });
+
+  it("reads a catch-up's pages by COPY and a live device's next pull by the prepared statement", async () => {
+    const changes = store.context.get(ChangeRepository);
+    const original = changes.changesSince.bind(changes);
+    const byCopy: boolean[] = [];
+    const spy = jest.spyOn(changes, 'changesSince').mockImplementation((q) => {
+      byCopy.push(q.copy === true);
+      return original(q);
+    });
+    try {
+      let since = EPOCH_CURSOR;
+      let pages = 0;
+      for (;;) {
+        const page = await pull(alice, 'watch', since);
+        pages++;
+        since = page.syncedUntil;
+        if (!page.hasMore) break;
+      }
+      expect(pages).toBeGreaterThan(1);
+      // From the epoch, and every page behind one that had more: by COPY.
+      expect(byCopy.splice(0)).toEqual(Array.from({ length: pages }, () => true));
+      await push(
+        alice,
+        'laptop',
+        changeset([{ table: 'tasks', id: 'live', op: 'insert', data: {} }]),
+      );
+      const live = await pull(alice, 'watch', since);
+      expect(live.serverChanges.map((c) => c.id)).toEqual(['live']);
+      // The push's answer, and the live device's pull after a page with nothing behind it.
+      expect(byCopy).toEqual([false, false]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('shares rows of a space with its members, and refuses a space the writer is not in', async () => {
