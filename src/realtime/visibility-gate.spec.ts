@@ -214,4 +214,47 @@ describe('VisibilityGate', () => {
     expect(told.slice(3).sort()).toEqual(['u1@12', 'u2@12', 'u3@12']);
     scoped.beforeApplicationShutdown();
   });
+
+  it('polls for a new event as soon as the last poll is POLL_MIN_MS old, not after the backed-off delay', async () => {
+    let sample: HorizonSample = { horizon: 5n, nextXid: 10n, holders: [] };
+    let samples = 0;
+    const monitor = {
+      sample: async () => {
+        samples++;
+        return sample;
+      },
+    } as unknown as HorizonMonitor;
+    const listener = { onConnect: () => undefined } as unknown as NotificationListener;
+    const scoped = new VisibilityGate(bus as unknown as ChangeFeed, monitor, metrics, listener);
+    const told: string[] = [];
+    scoped.subscribe((e, tell) => {
+      if (tell(e.userId, [])) told.push(`${e.userId}@${e.txId}`);
+    });
+    const holderOf = (user: string): HorizonHolder => ({
+      pid: 1,
+      applicationName: null,
+      ageSeconds: 1,
+      xid: 5n,
+      scopeKeys: [scopeKey(`u:${user}`)],
+    });
+    // An open writer of u1 (xid 5) holds u1's change: the polls back off to a second apart.
+    sample = { horizon: 5n, nextXid: 12n, holders: [holderOf('u1')] };
+    bus.emit(event(9, ['tasks'], 'u1'));
+    await settle(5_000);
+    expect(told).toEqual([]);
+    const before = samples;
+    // u2's change is told at once: the last poll is long past.
+    bus.emit(event(11, ['tasks'], 'u2'));
+    await settle(0);
+    expect(told).toEqual(['u2@11']);
+    expect(samples).toBe(before + 1);
+    // Events close behind one another wait for POLL_MIN_MS since that poll, not longer.
+    sample = { ...sample, nextXid: 14n };
+    bus.emit(event(13, ['tasks'], 'u2'));
+    await settle(0);
+    expect(told).toEqual(['u2@11']);
+    await settle(20);
+    expect(told).toEqual(['u2@11', 'u2@13']);
+    scoped.beforeApplicationShutdown();
+  });
 });

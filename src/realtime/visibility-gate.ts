@@ -68,6 +68,8 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   private timer?: NodeJS.Timeout;
   /** When the scheduled poll runs (ms since the epoch). */
   private pollAt = 0;
+  /** When the last poll began (ms since the epoch). */
+  private polledAt = 0;
   private polling = false;
   private delay = 0;
   private stopped = false;
@@ -153,11 +155,13 @@ export class VisibilityGate implements BeforeApplicationShutdown {
     }
     if (this.polling) return;
     if (this.timer === undefined) return this.schedule(0);
-    // Polls back off while older writers hold some readers; a new event must not wait for that.
-    if (this.pollAt - Date.now() > POLL_MIN_MS) {
+    // Polls back off while older writers hold some readers; a new event must not wait for that,
+    // only for POLL_MIN_MS since the last poll began (the rate of polls stays bounded).
+    const due = Math.max(0, this.polledAt + POLL_MIN_MS - Date.now());
+    if (this.pollAt - Date.now() > due) {
       clearTimeout(this.timer);
       this.delay = POLL_MIN_MS;
-      this.schedule(POLL_MIN_MS);
+      this.schedule(due);
     }
   }
 
@@ -169,6 +173,7 @@ export class VisibilityGate implements BeforeApplicationShutdown {
   private async poll(): Promise<void> {
     this.timer = undefined;
     this.polling = true;
+    this.polledAt = Date.now();
     let advanced = false;
     let sample: HorizonSample | undefined;
     try {
