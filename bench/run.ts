@@ -1,7 +1,7 @@
 /**
  * The benchmark suite of issue 8: `npm run bench` (full, under 10 min) or
  * `npm run bench -- --quick` (under 2 min). Options: --only=push,small,livepull,
- * pull,fanout,instances,idle,export,compact,bigpages,largepush; --profile (V8 CPU profile of the service, summarised).
+ * pull,fanout,instances,idle,export,compact,bigpages,largepush,horizon; --profile (V8 CPU profile of the service, summarised).
  * See docs/performance.md.
  */
 import 'reflect-metadata';
@@ -29,6 +29,7 @@ import { livePullScenario } from './scenarios/live-pull';
 import { bigPagesScenario } from './scenarios/big-pages';
 import { crossInstanceScenario } from './scenarios/cross-instance';
 import { largePushScenario } from './scenarios/large-push';
+import { horizonScenario } from './scenarios/horizon';
 import { errorMessage } from '../src/common/error-message';
 
 const SCENARIOS: Scenario[] = [
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   compactionScenario,
   bigPagesScenario,
   largePushScenario,
+  horizonScenario,
 ];
 
 const RESULTS = join(ROOT, 'bench/results');
@@ -61,7 +63,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg.startsWith('--only=')) options.only = new Set(arg.slice(7).split(','));
     else if (arg === '--help' || arg === '-h') {
       console.log(
-        'npm run bench [-- --quick] [--only=push,small,livepull,pull,fanout,instances,idle,export,compact,bigpages,largepush] [--profile]',
+        'npm run bench [-- --quick] [--only=push,small,livepull,pull,fanout,instances,idle,export,compact,bigpages,largepush,horizon] [--profile]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);
@@ -134,7 +136,7 @@ async function main(): Promise<number> {
       rmSync(profileDir, { recursive: true, force: true });
       mkdirSync(profileDir, { recursive: true });
     }
-    const startService = async (): Promise<ServiceProcess> => {
+    const startService = async (env: Record<string, string> = {}): Promise<ServiceProcess> => {
       const started = await ServiceProcess.start({
         env: {
           DATABASE_URL: db!.url,
@@ -144,11 +146,13 @@ async function main(): Promise<number> {
           // Capacity is measured, not the per-user rate limits (RATE_LIMIT_*=0 turns them off).
           RATE_LIMIT_PUSH_PER_MINUTE: '0',
           RATE_LIMIT_PULL_PER_MINUTE: '0',
+          ...env,
         },
         logFile: join(RESULTS, 'service.log'),
         cpuProfDir: options.profile ? profileDir : undefined,
       });
-      log(`service pid ${started.pid} on ${started.url} (NODE_ENV=production)`);
+      const extra = Object.entries(env).map(([key, value]) => `, ${key}=${value}`);
+      log(`service pid ${started.pid} on ${started.url} (NODE_ENV=production${extra.join('')})`);
       startups.set(started.pid, started.startupMs);
       return started;
     };
@@ -210,7 +214,7 @@ async function main(): Promise<number> {
       rlsRole,
       seeded,
       log,
-      startInstance: () => startService(),
+      startInstance: (env) => startService(env),
       token: (userId) => {
         let token = tokens.get(userId);
         if (!token) {

@@ -12,6 +12,22 @@ export interface Sizes {
   fanout: { users: number; devices: number; pushes: number };
   idle: { sockets: number; devicesPerUser: number; batch: number };
   export: { rows: number };
+  horizon: {
+    /** How long each stranger stays open (and each window without one lasts). */
+    holdMs: number;
+    /** One push of B every paceMs while a window is open. */
+    paceMs: number;
+    /** Windows of each kind, interleaved. */
+    rounds: number;
+    /** Writers of other users' scopes open during the pull measurement. */
+    writers: number;
+    /** B's rows caught up in the pull measurement. */
+    rows: number;
+    /** Pulls with the writers open and with none, interleaved: rounds of each. */
+    pullRounds: number;
+    /** Measures the other SYNC_HORIZON too, on a second service. */
+    contrast: boolean;
+  };
 }
 
 export const FULL: Sizes = {
@@ -22,6 +38,15 @@ export const FULL: Sizes = {
   fanout: { users: 100, devices: 10, pushes: 200 },
   idle: { sockets: 10_000, devicesPerUser: 10, batch: 250 },
   export: { rows: 1_000_000 },
+  horizon: {
+    holdMs: 6_000,
+    paceMs: 50,
+    rounds: 2,
+    writers: 40,
+    rows: 10_000,
+    pullRounds: 6,
+    contrast: true,
+  },
 };
 
 export const QUICK: Sizes = {
@@ -32,6 +57,15 @@ export const QUICK: Sizes = {
   fanout: { users: 100, devices: 10, pushes: 200 },
   idle: { sockets: 2_000, devicesPerUser: 10, batch: 250 },
   export: { rows: 50_000 },
+  horizon: {
+    holdMs: 4_000,
+    paceMs: 50,
+    rounds: 1,
+    writers: 40,
+    rows: 5_000,
+    pullRounds: 4,
+    contrast: false,
+  },
 };
 
 /** One line of the printed table. */
@@ -68,8 +102,11 @@ export interface BenchContext {
   log(message: string): void;
   /** A token for `userId`, valid for the whole run (cached). */
   token(userId: string): Promise<string>;
-  /** Another instance of the service on the same database (the caller stops it). */
-  startInstance(): Promise<ServiceProcess>;
+  /**
+   * Another instance of the service on the same database (the caller stops it), with `env`
+   * over the run's settings (e.g. SYNC_HORIZON).
+   */
+  startInstance(env?: Record<string, string>): Promise<ServiceProcess>;
 }
 
 export interface Scenario {

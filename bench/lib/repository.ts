@@ -5,6 +5,7 @@ import { CHANGE_SELECT } from '../../src/store/change-columns';
 import { ChangeRepository } from '../../src/store/change.repository';
 import type { TransactionHost } from '../../src/store/transaction-host';
 import type { SyncConfig } from '../../src/config/app-config';
+import type { HorizonMode } from '../../src/config/env.dto';
 
 type Query = (sql: string, params?: unknown[], name?: string) => Promise<unknown[]>;
 
@@ -12,12 +13,14 @@ type Query = (sql: string, params?: unknown[], name?: string) => Promise<unknown
  * The service's own ChangeRepository (so exactly its SQL) on a plain `pg`
  * connection: no Nest, no TypeORM, no HTTP. The caller has opened the user
  * transaction (raw.userTransaction) on `client`. `wrap` may stand between the
- * repository and the connection (to EXPLAIN a statement).
+ * repository and the connection (to EXPLAIN a statement). `horizon`: the service's mode
+ * (SYNC_HORIZON) unless told another.
  */
 export function rawRepository(
   client: ClientBase,
   userId: string,
   wrap?: (query: Query) => Query,
+  horizon: HorizonMode = process.env.SYNC_HORIZON === 'global' ? 'global' : 'scope',
 ): ChangeRepository {
   // Named statements are prepared once per connection, as the service's are.
   const query: Query = async (sql, params, name) =>
@@ -31,8 +34,7 @@ export function rawRepository(
       queryRunner: { connect: async () => client },
     },
   };
-  // The service's horizon mode: the bench compares both (SYNC_HORIZON=global for the old one).
-  const config = { horizon: process.env.SYNC_HORIZON === 'global' ? 'global' : 'scope' };
+  const config = { horizon };
   return new ChangeRepository(host as unknown as TransactionHost, config as SyncConfig);
 }
 

@@ -1,13 +1,12 @@
 import { row, Scenario, ScenarioResult } from '../lib/context';
 import { HttpClient } from '../lib/http';
+import { PAGE, PAGE_BYTES, pullPages, rawPages } from '../lib/pages';
 import { connect, userTransaction } from '../lib/raw';
 import { explainPage, PlanSummary, rawRepository } from '../lib/repository';
 import { APP_ID, EPOCH } from '../lib/records';
 import { fmt, fmtRatio, nowMs, summarize } from '../lib/stats';
+import { START } from '../../src/store/log-position';
 
-/** The service's default SYNC_PAGE_MAX_BYTES, so the reference runs the same statement. */
-const PAGE_BYTES = 4 * 1024 * 1024;
-const PAGE = 1000;
 const COLLECTION = 'todos';
 const READER = 'bench-pull-reader';
 
@@ -31,34 +30,15 @@ export const pullScenario: Scenario = {
     const cpuBefore = ctx.service.cpuSplit();
     try {
       for (let r = 0; r < repeats; r++) {
-        const seen = new Set<string>();
-        let since = EPOCH;
         const begin = nowMs();
-        for (let page = 0; page < maxPages; page++) {
-          const t0 = nowMs();
-          const {
-            status,
-            body,
-            bytes: size,
-          } = await http.json(
-            'GET',
-            `/sync/${APP_ID}/pull?collection=${COLLECTION}&since=${since}`,
-            { token, clientId: READER },
-          );
-          pageMs.push(nowMs() - t0);
-          if (status !== 200)
-            throw new Error(`pull → ${status} ${JSON.stringify(body).slice(0, 300)}`);
-          for (const change of body.serverChanges) seen.add(change.eventId);
-          serviceRows += body.serverChanges.length;
-          bytes += size;
-          since = body.syncedUntil;
-          if (!body.hasMore) break;
-        }
+        const got = await pullPages(http, { token, clientId: READER }, COLLECTION, EPOCH, maxPages);
         serviceMs += nowMs() - begin;
-        if (seen.size !== expected) {
-          notes.push(
-            `pull: catch-up ${r + 1} got ${seen.size} distinct changes, expected ${expected}`,
-          );
+        pageMs.push(...got.pageMs);
+        serviceRows += got.eventIds.length;
+        bytes += got.bytes;
+        const seen = new Set(got.eventIds).size;
+        if (seen !== expected) {
+          notes.push(`pull: catch-up ${r + 1} got ${seen} distinct changes, expected ${expected}`);
         }
       }
     } finally {
@@ -86,36 +66,25 @@ export const pullScenario: Scenario = {
         explaining.changesSince({
           appId: APP_ID,
           tableName: COLLECTION,
-          after: { txId: 0n, seq: 0n },
+          after: START,
           excludeClientId: READER,
           limit: PAGE + 1,
           maxBytes: PAGE_BYTES,
         }),
       );
-      const repository = rawRepository(client, userId);
       for (let r = 0; r < repeats; r++) {
-        let after = { txId: 0n, seq: 0n };
         const begin = nowMs();
-        for (let page = 0; page < maxPages; page++) {
-          const t0 = nowMs();
-          const { rows } = await userTransaction(client, ctx.rlsRole, userId, () =>
-            repository.changesSince({
-              appId: APP_ID,
-              tableName: COLLECTION,
-              after,
-              excludeClientId: READER,
-              limit: PAGE + 1,
-              maxBytes: PAGE_BYTES,
-            }),
-          );
-          rawPageMs.push(nowMs() - t0);
-          const kept = rows.slice(0, PAGE);
-          rawRows += kept.length;
-          if (rows.length <= PAGE) break;
-          const last = kept[kept.length - 1];
-          after = { txId: BigInt(last.txId), seq: BigInt(last.seq) };
-        }
+        const got = await rawPages(
+          client,
+          ctx.rlsRole,
+          { userId, clientId: READER },
+          COLLECTION,
+          START,
+          maxPages,
+        );
         rawMs += nowMs() - begin;
+        rawPageMs.push(...got.pageMs);
+        rawRows += got.rows;
       }
     } finally {
       await client.end();
