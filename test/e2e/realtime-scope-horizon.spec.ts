@@ -47,6 +47,19 @@ describe('per-scope horizon: strangers delay nobody else', () => {
     };
   }
 
+  /** Until a session waits on a lock while it has a transaction id and holds a scope claim. */
+  async function waitForBlockedClaimHolder(): Promise<void> {
+    const holding = await until(async () => {
+      const { rows } = await t.db.pool.query(
+        `SELECT 1 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+          WHERE a.wait_event_type = 'Lock' AND a.backend_xid IS NOT NULL
+            AND l.locktype = 'advisory' AND l.classid = 1398361667 AND l.granted`,
+      );
+      return rows.length > 0;
+    }, 5_000);
+    expect(holding).toBe(true);
+  }
+
   /** B's three other devices, each following its cursor on its own channel. */
   async function devicesOfB(): Promise<{
     phone: SyncClient;
@@ -157,15 +170,7 @@ describe('per-scope horizon: strangers delay nobody else', () => {
           { 'idempotency-key': `held-${n}` },
         );
         // The push is open, has a transaction id and holds its claim of A's scope.
-        const holding = await until(async () => {
-          const { rows } = await t.db.pool.query(
-            `SELECT 1 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
-              WHERE a.wait_event_type = 'Lock' AND a.backend_xid IS NOT NULL
-                AND l.locktype = 'advisory' AND l.classid = 1398361667 AND l.granted`,
-          );
-          return rows.length > 0;
-        }, 5_000);
-        expect(holding).toBe(true);
+        await waitForBlockedClaimHolder();
         return {
           end: async () => {
             await blocker.query('ROLLBACK');
@@ -209,15 +214,7 @@ describe('per-scope horizon: strangers delay nobody else', () => {
           [rows[2].id],
         );
         const imported = importBackup(t.service.url, a.token!, archive.body);
-        const holding = await until(async () => {
-          const { rows: waiting } = await t.db.pool.query(
-            `SELECT 1 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
-              WHERE a.wait_event_type = 'Lock' AND a.backend_xid IS NOT NULL
-                AND l.locktype = 'advisory' AND l.classid = 1398361667 AND l.granted`,
-          );
-          return waiting.length > 0;
-        }, 5_000);
-        expect(holding).toBe(true);
+        await waitForBlockedClaimHolder();
         return {
           end: async () => {
             await blocker.query('ROLLBACK');
