@@ -21,6 +21,7 @@ import { quietFrameworkLogs } from './framework-log-filter';
 import { wellFormedQuery } from './common/query-text.middleware';
 import { AppValidationPipe } from './common/validation.pipe';
 import { MAX_BODY_BYTES, MAX_BODY_TEXT } from './common/wire-rules';
+import { attachBodySource, keepBodySource } from './common/body-source';
 import {
   answerExpectContinueInMiddleware,
   BodyLimit,
@@ -79,7 +80,8 @@ export async function createApp(
   answerExpectContinueInMiddleware(server);
   app.use(
     declaredLengthLimit(bodyLimitOf(config)),
-    json({ limit: MAX_BODY_BYTES }),
+    json({ limit: MAX_BODY_BYTES, verify: keepBodySource }),
+    attachBodySource,
     bodyErrorHandler,
   );
   app.enableCors({
