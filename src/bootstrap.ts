@@ -22,6 +22,7 @@ import { wellFormedQuery } from './common/query-text.middleware';
 import { AppValidationPipe } from './common/validation.pipe';
 import { MAX_BODY_BYTES, MAX_BODY_TEXT } from './common/wire-rules';
 import { attachBodySource, keepBodySource } from './common/body-source';
+import { collectAfterLargeRequests } from './common/large-request-gc';
 import {
   answerExpectContinueInMiddleware,
   BodyLimit,
@@ -66,6 +67,8 @@ export async function createApp(
   app.set('etag', false);
   const server = app.getHttpServer() as Server;
   app.use(boundRequestReading(server, config.http.requestBodyTimeoutMs));
+  // Frees what bodies and answers of megabytes leave behind before the heap grows to hold it.
+  app.use(collectAfterLargeRequests());
   // Early, so every request (body-parser errors included) gets an id, a log line and a timing.
   app.use(requestLoggingMiddleware(rootLogger), httpMetricsMiddleware(app.get(MetricsService)));
   app.use(
