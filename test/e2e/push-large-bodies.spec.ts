@@ -145,4 +145,26 @@ describe('large push bodies: records stored from the text they came as', () => {
     });
     expect(await stored(['bad'])).toEqual(new Map());
   });
+
+  it('replays a large body sent again with its Idempotency-Key, and refuses another body with it', async () => {
+    const send = (record: string) =>
+      fetch(`${t.service.url}/sync/todo`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${client.token}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'large-key',
+        },
+        body: bodyText('writer', [changeText('keyed', record), padding('keyed-pad')]),
+      });
+    const first = await send(DATA_TEXTS[4]!);
+    const again = await send(DATA_TEXTS[4]!);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(await first.json());
+    expect((await send(DATA_TEXTS[0]!)).status).toBe(422);
+    const { rows } = await t.db.pool.query(
+      `SELECT count(*)::int AS n FROM sync_changes WHERE record_id = 'keyed'`,
+    );
+    expect(rows).toEqual([{ n: 1 }]);
+  });
 });
