@@ -30,9 +30,9 @@ export function exposedGc(): Collect | undefined {
  * One full garbage collection once large requests have moved COLLECT_AFTER_BYTES since the
  * last, right after the response that crossed it has been handed to the socket (issue 20).
  * A push of 8 MB leaves its body's Buffers (the socket's reads, the joined body) and its
- * strings behind, a pull of long rows the Buffers of its pieces; V8 collects Buffers only
- * once 64 MB more of them have piled up since its last full collection, and by then glibc's
- * heap has grown to hold them all and keeps that size (measured in docs/performance.md).
+ * strings behind, a pull of long rows the Buffers of its pieces; between V8's own
+ * collections they piled up to 70–80 MB, glibc's heap grew to hold them and kept that size
+ * (measured in docs/performance.md).
  * Collected every 8 MB instead, the heap stays small and is reused. Requests under 1 MB
  * (every push and pull page of ordinary records) never count: the collection costs tens of
  * milliseconds, which only requests of megabytes dwarf.
