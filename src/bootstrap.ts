@@ -21,6 +21,8 @@ import { quietFrameworkLogs } from './framework-log-filter';
 import { wellFormedQuery } from './common/query-text.middleware';
 import { AppValidationPipe } from './common/validation.pipe';
 import { MAX_BODY_BYTES, MAX_BODY_TEXT } from './common/wire-rules';
+import { attachBodySource, keepBodySource } from './common/body-source';
+import { collectAfterLargeRequests } from './common/large-request-gc';
 import {
   answerExpectContinueInMiddleware,
   BodyLimit,
@@ -65,6 +67,8 @@ export async function createApp(
   app.set('etag', false);
   const server = app.getHttpServer() as Server;
   app.use(boundRequestReading(server, config.http.requestBodyTimeoutMs));
+  // Frees what bodies and answers of megabytes leave behind before the heap grows to hold it.
+  app.use(collectAfterLargeRequests());
   // Early, so every request (body-parser errors included) gets an id, a log line and a timing.
   app.use(requestLoggingMiddleware(rootLogger), httpMetricsMiddleware(app.get(MetricsService)));
   app.use(
@@ -79,7 +83,8 @@ export async function createApp(
   answerExpectContinueInMiddleware(server);
   app.use(
     declaredLengthLimit(bodyLimitOf(config)),
-    json({ limit: MAX_BODY_BYTES }),
+    json({ limit: MAX_BODY_BYTES, verify: keepBodySource }),
+    attachBodySource,
     bodyErrorHandler,
   );
   app.enableCors({

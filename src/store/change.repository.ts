@@ -3,6 +3,7 @@ import type { JsonItem } from '../common/json-text';
 import { sqlLiteral } from './binary-copy';
 import { ChangeOp } from '../common/change-op';
 import { LogPosition } from './log-position';
+import { TextPieces } from './driver-internals';
 import { RlsScope, TransactionHost } from './transaction-host';
 import {
   assemblePieces,
@@ -25,6 +26,11 @@ export interface NewChange {
   spaceId: string | null;
   op: ChangeOp;
   data: Record<string, unknown> | null;
+  /**
+   * `data` as the UTF-8 JSON text it came as, when storing that text stores the same
+   * (PushBodyPipe's dataTextOf): sent instead of JSON.stringify(data).
+   */
+  dataText?: Buffer;
   fieldMeta: Record<string, string>;
   clientId: string;
   schemaVersion: number;
@@ -163,6 +169,50 @@ const INSERT_BATCH_SQL: Record<HorizonMode, string> = {
   global: insertBatchSql('global'),
 };
 
+/** A change as a row of insertBatchSql's recordset (`data` undefined: without it). */
+function rowOf(c: NewChange, data: Record<string, unknown> | null | undefined): object {
+  return {
+    id: c.id ?? null,
+    app_id: c.appId,
+    table_name: c.tableName,
+    record_id: c.recordId,
+    space_id: c.spaceId,
+    op: c.op,
+    data,
+    field_meta: c.fieldMeta,
+    client_id: c.clientId,
+    schema_version: c.schemaVersion,
+    actor: c.actor ?? null,
+    origin: c.origin,
+    created_at: c.createdAt ?? null,
+  };
+}
+
+/**
+ * insertBatchSql's $2: the rows as one JSON array. A row whose `data` came as text keeps it:
+ * the parameter is then pieces of bytes, that text's among them as it is, written to the
+ * socket as they are (TextPieces), where JSON.stringify and the driver's Bind message would
+ * each have made a copy of it.
+ */
+function rowsParam(changes: readonly NewChange[]): string | TextPieces {
+  if (!changes.some((c) => c.dataText)) {
+    return JSON.stringify(changes.map((c) => rowOf(c, c.data)));
+  }
+  const pieces: Buffer[] = [];
+  let text = '[';
+  changes.forEach((c, i) => {
+    if (i > 0) text += ',';
+    if (c.dataText) {
+      pieces.push(Buffer.from(`${text}{"data":`), c.dataText);
+      text = `,${JSON.stringify(rowOf(c, undefined)).slice(1)}`;
+    } else {
+      text += JSON.stringify(rowOf(c, c.data));
+    }
+  });
+  pieces.push(Buffer.from(`${text}]`));
+  return new TextPieces(pieces);
+}
+
 /** The SQL of the change log. Runs only inside the caller's RLS transaction. */
 @Injectable()
 export class ChangeRepository {
@@ -190,30 +240,11 @@ export class ChangeRepository {
    */
   async insertBatch(changes: readonly NewChange[]): Promise<InsertedBatch> {
     const { userId } = this.tx.scope;
-    const rows = changes.map((c) => ({
-      id: c.id ?? null,
-      app_id: c.appId,
-      table_name: c.tableName,
-      record_id: c.recordId,
-      space_id: c.spaceId,
-      op: c.op,
-      data: c.data,
-      field_meta: c.fieldMeta,
-      client_id: c.clientId,
-      schema_version: c.schemaVersion,
-      actor: c.actor ?? null,
-      origin: c.origin,
-      created_at: c.createdAt ?? null,
-    }));
     const [result] = await this.tx.query<{
       txId: string | null;
       ops: ChangeOp[] | null;
       horizon: string;
-    }>(
-      INSERT_BATCH_SQL[this.mode],
-      [userId, JSON.stringify(rows)],
-      `sync_insert_batch_${this.mode}`,
-    );
+    }>(INSERT_BATCH_SQL[this.mode], [userId, rowsParam(changes)], `sync_insert_batch_${this.mode}`);
     const ops = result.ops ?? [];
     return {
       inserted: ops.length,

@@ -104,3 +104,95 @@ export class CopyOutQuery extends Query {
     ).handleReadyForQuery.call(this, connection);
   }
 }
+
+/**
+ * A text-format bind parameter given as pieces of UTF-8 bytes: the statement is sent with
+ * them written to the socket as they are (PiecedParamQuery), where pg would copy a string
+ * or Buffer parameter into its Bind message. For parameters of megabytes (a push's rows).
+ */
+export class TextPieces {
+  readonly length: number;
+
+  constructor(readonly pieces: readonly Buffer[]) {
+    this.length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  }
+}
+
+interface BindConfig {
+  portal?: string;
+  statement?: string;
+  values?: unknown[];
+  binary?: boolean;
+  valueMapper?: (value: unknown, index: number) => unknown;
+}
+
+interface PgConnection {
+  stream: Writable;
+  bind(config: BindConfig): void;
+}
+
+/**
+ * pg's Query, but its Bind message is written by writeBind, so TextPieces parameters go to
+ * the socket without a copy. Everything else (Parse once per connection for a named
+ * statement, Describe, Execute, Sync, the answers) is pg's own.
+ */
+export class PiecedParamQuery extends Query {
+  prepare(connection: unknown): void {
+    const pgConnection = connection as PgConnection;
+    const own = pgConnection as Partial<PgConnection>;
+    own.bind = (config: BindConfig) => writeBind(pgConnection.stream, config);
+    try {
+      (Query.prototype as unknown as { prepare(c: unknown): void }).prepare.call(this, connection);
+    } finally {
+      // pg's own bind again (the prototype's).
+      delete own.bind;
+    }
+  }
+}
+
+/**
+ * PostgreSQL's Bind message ('B', length, portal, statement, the parameters' format codes,
+ * the parameters, the results' format code), as pg-protocol's serializer writes it, in
+ * pieces: TextPieces go out as they are. pg corks the socket around a statement's messages,
+ * so the pieces still leave in one write.
+ */
+function writeBind(stream: Writable, config: BindConfig): void {
+  if (!stream.writable) return;
+  const values = config.values ?? [];
+  const mapped = values.map((value, i) =>
+    value instanceof TextPieces || !config.valueMapper ? value : config.valueMapper(value, i),
+  );
+  const portal = Buffer.from(`${config.portal ?? ''}\0`);
+  const statement = Buffer.from(`${config.statement ?? ''}\0`);
+  const params: Buffer[] = [];
+  const formats = Buffer.alloc(2 + 2 * mapped.length + 2);
+  formats.writeInt16BE(mapped.length, 0);
+  formats.writeInt16BE(mapped.length, 2 + 2 * mapped.length);
+  let length = 4 + portal.length + statement.length + formats.length + 4;
+  mapped.forEach((value, i) => {
+    const size = Buffer.alloc(4);
+    if (value === null || value === undefined) {
+      size.writeInt32BE(-1, 0);
+      params.push(size);
+    } else if (value instanceof TextPieces) {
+      size.writeInt32BE(value.length, 0);
+      params.push(size, ...value.pieces);
+      length += value.length;
+    } else {
+      const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+      // pg sends a Buffer in binary format, anything else as text.
+      if (Buffer.isBuffer(value)) formats.writeInt16BE(1, 2 + 2 * i);
+      size.writeInt32BE(bytes.length, 0);
+      params.push(size, bytes);
+      length += bytes.length;
+    }
+    length += 4;
+  });
+  const head = Buffer.alloc(5);
+  head[0] = 0x42;
+  head.writeInt32BE(length, 1);
+  const results = Buffer.alloc(4);
+  results.writeInt16BE(1, 0);
+  results.writeInt16BE(config.binary ? 1 : 0, 2);
+  for (const part of [head, portal, statement, formats, ...params, results]) stream.write(part);
+}

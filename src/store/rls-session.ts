@@ -2,7 +2,14 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { DatabaseUnavailableError } from '../common/errors/http-errors';
-import { CopyOutQuery, corkUntilNextTick, poolOf, setPipelined } from './driver-internals';
+import {
+  CopyOutQuery,
+  corkUntilNextTick,
+  PiecedParamQuery,
+  poolOf,
+  setPipelined,
+  TextPieces,
+} from './driver-internals';
 
 /**
  * Settings of every user-data transaction, transaction-local: the unprivileged role and the
@@ -266,7 +273,11 @@ export class RlsSession {
     name?: string,
   ): Promise<QueryResult> {
     const sent = (
-      name ? client.query({ name, text: sql, values: params }) : client.query(sql, params)
+      params?.some((p) => p instanceof TextPieces)
+        ? piecedQuery(client, sql, params, name)
+        : name
+          ? client.query({ name, text: sql, values: params })
+          : client.query(sql, params)
     ).catch((error: unknown) => {
       throw this.failure(error);
     });
@@ -286,6 +297,26 @@ export class RlsSession {
     this.firstFailure ??= error;
     return error;
   }
+}
+
+/** A statement with a TextPieces parameter: pg's own query() would copy it into its Bind message. */
+function piecedQuery(
+  client: PoolClient,
+  text: string,
+  values: unknown[],
+  name?: string,
+): Promise<QueryResult> {
+  return new Promise((resolve, reject) => {
+    void client.query(
+      new PiecedParamQuery({
+        name,
+        text,
+        values,
+        callback: (error: Error | null, result: QueryResult) =>
+          error ? reject(error) : resolve(result),
+      } as never),
+    );
+  });
 }
 
 /** SQLSTATE of a statement sent after an earlier one of the transaction failed. */

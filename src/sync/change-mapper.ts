@@ -3,6 +3,7 @@ import { isUuid } from '../common/wire-rules';
 import { NewChange } from '../store/change.repository';
 import { ChangeDto, FieldChange } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
+import { dataTextOf } from './push-body.pipe';
 import { parseSince, SyncCursor } from './sync-cursor';
 
 /** A push whose every rule but the space check (which needs the user) has passed. */
@@ -65,14 +66,17 @@ export function toChangeRow(
   const split = change.fields ? splitFields(change.fields, index) : undefined;
   let data: Record<string, unknown>;
   let fieldMeta: Record<string, string> = {};
+  let dataText: Buffer | undefined;
   switch (change.op) {
     case 'insert':
       data = change.data ?? split?.values ?? reject(index, 'data', 'is required for insert');
       fieldMeta = split?.times ?? {};
+      if (data === change.data) dataText = dataTextOf(change);
       break;
     case 'update':
       data = split?.values ?? change.data ?? reject(index, 'fields', 'is required for update');
       fieldMeta = split?.times ?? {};
+      if (data === change.data) dataText = dataTextOf(change);
       break;
     case 'delete':
       // Without deletedAt it stays a hard delete on the way out, as in mana-sync: the client removes the record.
@@ -92,6 +96,7 @@ export function toChangeRow(
     schemaVersion,
     actor: change.actor ?? null,
     origin: change.origin ?? null,
+    ...(dataText && { dataText }),
   };
 }
 

@@ -1,4 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { attachBodySource, BODY_SOURCE_MIN_BYTES, keepBodySource } from '../common/body-source';
+import { toChangeset } from './change-mapper';
 import { compareWithClassValidator } from '../../test/support/validation-property';
 import { ChangeDto } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
@@ -50,5 +53,40 @@ describe(`push body: the compiled rules (SEED=${SEED})`, () => {
         'changes.0.op must be one of the following values: insert, update, delete',
       ),
     );
+  });
+});
+
+describe('push body: the text of large records', () => {
+  const parse = (text: string) => {
+    const bytes = Buffer.from(text);
+    const req = { body: JSON.parse(text) } as Request;
+    keepBodySource(req, {} as Response, bytes, 'utf-8');
+    attachBodySource(req, {} as Response, () => undefined);
+    return toChangeset(new PushBodyPipe().transform(req.body), 1).rows;
+  };
+  const pad = `{"table":"t","id":"pad","op":"insert","data":{"p":"${'p'.repeat(BODY_SOURCE_MIN_BYTES)}"}}`;
+
+  it('hands each change its data as the bytes it came as, when the body is large', () => {
+    const rows = parse(
+      `{"clientId":"c","changes":[{"table":"t","id":"a","op":"insert","data": {"x" : [1, "y"]} },` +
+        `{"table":"t","id":"b","op":"update","fields":{"x":{"value":1}},"data":{"x":2}},` +
+        `{"table":"t","id":"c","op":"insert","data":{"n":1.0}},${pad}]}`,
+    );
+    expect(rows.map((r) => r.dataText?.toString())).toEqual([
+      '{"x" : [1, "y"]}',
+      // fields, not data, are what an update stores
+      undefined,
+      // 1.0 would be stored as written, not as JSON.stringify writes it
+      undefined,
+      expect.stringMatching(/^\{"p":"p+"\}$/),
+    ]);
+    expect(rows[0]!.data).toEqual({ x: [1, 'y'] });
+  });
+
+  it('keeps nothing of a small body', () => {
+    const rows = parse(
+      `{"clientId":"c","changes":[{"table":"t","id":"a","op":"insert","data":{}}]}`,
+    );
+    expect(rows[0]!.dataText).toBeUndefined();
   });
 });

@@ -4,7 +4,9 @@ import {
   findJsonBoundsProblem,
   isJsonObject,
 } from '../common/json-bounds';
+import { bodySourceOf } from '../common/body-source';
 import { compileValidation, ValidCheck } from '../common/compiled-validation';
+import { changeDataSpans, SourceSpan } from '../common/json-source';
 import { validationMessages } from '../common/wire-validators';
 import { ChangeDto } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
@@ -46,6 +48,17 @@ function assertStorable(value: unknown, where: string): void {
   }
 }
 
+/**
+ * The UTF-8 text a change's `data` came as, when the body's bytes were kept (large bodies)
+ * and storing that text stores what JSON.stringify of the parsed `data` would (see
+ * changeDataSpans): the insert sends it as it is.
+ */
+const dataTexts = new WeakMap<ChangeDto, Buffer>();
+
+export function dataTextOf(change: ChangeDto): Buffer | undefined {
+  return dataTexts.get(change);
+}
+
 function check(instance: object, prefix: string, valid: ValidCheck): void {
   if (valid(instance)) return;
   const messages = validationMessages(instance, prefix);
@@ -75,11 +88,21 @@ export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
     });
     check(body, '', PUSH_VALID);
     assertStorable(body.clientId, 'clientId');
-    body.changes = (changes as unknown[]).map((change, index) => this.change(change, index));
+    const source = bodySourceOf(value);
+    let spans = source && changeDataSpans(source);
+    if (spans && spans.length !== (changes as unknown[]).length) spans = undefined;
+    body.changes = (changes as unknown[]).map((change, index) =>
+      this.change(change, index, source, spans?.[index]),
+    );
     return body;
   }
 
-  private change(raw: unknown, index: number): ChangeDto {
+  private change(
+    raw: unknown,
+    index: number,
+    source: Buffer | undefined,
+    dataSpan: SourceSpan | undefined,
+  ): ChangeDto {
     const where = `changes.${index}`;
     if (!isJsonObject(raw)) throw new BadRequestException(`${where} must be an object`);
     const change = new ChangeDto();
@@ -102,6 +125,9 @@ export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
         );
       }
       (change as unknown as Record<string, unknown>)[key] = opaque;
+    }
+    if (source && dataSpan && change.data !== undefined) {
+      dataTexts.set(change, source.subarray(dataSpan.start, dataSpan.end));
     }
     return change;
   }
