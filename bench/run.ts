@@ -1,5 +1,5 @@
 /**
- * The benchmark suite of issue 8: `npm run bench` (full, under 10 min) or
+ * The benchmark suite of issue 8: `npm run bench` (full, about 12 min) or
  * `npm run bench -- --quick` (under 2 min). Options: --only=push,small,livepull,
  * pull,fanout,instances,idle,export,compact,bigpages,largepush,horizon; --profile (V8 CPU profile of the service, summarised).
  * See docs/performance.md.
