@@ -28,7 +28,7 @@ export interface NewChange {
   data: Record<string, unknown> | null;
   /**
    * `data` as the UTF-8 JSON text it came as, when storing that text stores the same
-   * (PushBodyPipe's dataTextOf): sent instead of JSON.stringify(data).
+   * (sync/data-text.ts): sent instead of JSON.stringify(data).
    */
   dataText?: Buffer;
   fieldMeta: Record<string, string>;

@@ -3,7 +3,7 @@ import { isUuid } from '../common/wire-rules';
 import { NewChange } from '../store/change.repository';
 import { ChangeDto, FieldChange } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
-import { dataTextOf } from './push-body.pipe';
+import { dataTextOf } from './data-text';
 import { parseSince, SyncCursor } from './sync-cursor';
 
 /** A push whose every rule but the space check (which needs the user) has passed. */

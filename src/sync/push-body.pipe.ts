@@ -8,6 +8,7 @@ import { bodySourceOf } from '../common/body-source';
 import { compileValidation, ValidCheck } from '../common/compiled-validation';
 import { changeDataSpans, SourceSpan } from '../common/json-source';
 import { validationMessages } from '../common/wire-validators';
+import { keepDataText } from './data-text';
 import { ChangeDto } from './dto/change.dto';
 import { PushDto } from './dto/push.dto';
 
@@ -46,17 +47,6 @@ function assertStorable(value: unknown, where: string): void {
   if (ANY_SURROGATE.test(value) && LONE_SURROGATE.test(value)) {
     throw new BadRequestException(`${where} is not well-formed Unicode (a lone surrogate)`);
   }
-}
-
-/**
- * The UTF-8 text a change's `data` came as, when the body's bytes were kept (large bodies)
- * and storing that text stores what JSON.stringify of the parsed `data` would (see
- * changeDataSpans): the insert sends it as it is.
- */
-const dataTexts = new WeakMap<ChangeDto, Buffer>();
-
-export function dataTextOf(change: ChangeDto): Buffer | undefined {
-  return dataTexts.get(change);
 }
 
 function check(instance: object, prefix: string, valid: ValidCheck): void {
@@ -127,7 +117,7 @@ export class PushBodyPipe implements PipeTransform<unknown, PushDto> {
       (change as unknown as Record<string, unknown>)[key] = opaque;
     }
     if (source && dataSpan && change.data !== undefined) {
-      dataTexts.set(change, source.subarray(dataSpan.start, dataSpan.end));
+      keepDataText(change, source.subarray(dataSpan.start, dataSpan.end));
     }
     return change;
   }

@@ -144,8 +144,8 @@ export class SyncService {
    * One page after a cursor, with the horizon it was read at (streams use it to wait for
    * writers). `horizon`: being read by a statement of this transaction sent before (a
    * push's insert); else the read sends one itself, in the same round trip as the page.
-   * `copy`: read by COPY, for pages that may be large (a catch-up's pulls, PageReadPlan; a stream's catch-up); see
-   * ChangesSinceQuery.copy.
+   * `copy`: read by COPY, for pages that may be large (a catch-up's pulls, see PageReadPlan;
+   * a stream's catch-up); see ChangesSinceQuery.copy.
    */
   async read(
     request: ReadRequest,
